@@ -1,0 +1,213 @@
+package caddyclerk
+
+import (
+	"crypto/sha1" //nolint:gosec // Clerk's cookie suffix is defined on SHA-1; it is a name, not a MAC.
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Clerk's cookie names.
+const (
+	cookieSession   = "__session"
+	cookieClientUAT = "__client_uat"
+	cookieRefresh   = "__refresh"
+	cookieRedirects = "__clerk_redirect_count"
+)
+
+// cookieSuffix is Clerk's getCookieSuffix: the first 8 characters of the
+// url-safe base64 SHA-1 of the publishable key.
+func cookieSuffix(publishableKey string) string {
+	sum := sha1.Sum([]byte(publishableKey)) //nolint:gosec // see import
+	return base64.URLEncoding.EncodeToString(sum[:])[:8]
+}
+
+// cookieValue is one cookie's value and whether the cookie was sent at all.
+type cookieValue struct {
+	val     string
+	present bool
+}
+
+// clerkCookies are the cookies authenticateRequest reads, both unsuffixed and
+// suffixed; other cookies are skipped without being copied.
+type clerkCookies struct {
+	session, sessionSfx     cookieValue
+	clientUAT, clientUATSfx cookieValue
+	refreshSfx              cookieValue
+	redirectCount           cookieValue // the handshake loop counter, never suffixed
+}
+
+// readClerkCookies parses the Cookie headers the way Clerk's cookie parser
+// does: pairs split on `;`, name and value trimmed of spaces and tabs, the
+// first occurrence of a name wins, values percent-decoded only when they hold
+// a `%` (and kept as sent when that fails), quotes kept. suffix may be "".
+func readClerkCookies(h http.Header, suffix string) clerkCookies {
+	var c clerkCookies
+	for _, line := range h.Values("Cookie") {
+		for len(line) > 0 {
+			var pair string
+			pair, line, _ = strings.Cut(line, ";")
+			name, value, ok := strings.Cut(pair, "=")
+			if !ok {
+				continue
+			}
+			var dst *cookieValue
+			switch name = trimSpaceTab(name); {
+			case name == cookieSession:
+				dst = &c.session
+			case name == cookieClientUAT:
+				dst = &c.clientUAT
+			case name == cookieRedirects:
+				dst = &c.redirectCount
+			case suffix == "":
+				continue
+			case isSuffixed(name, cookieSession, suffix):
+				dst = &c.sessionSfx
+			case isSuffixed(name, cookieClientUAT, suffix):
+				dst = &c.clientUATSfx
+			case isSuffixed(name, cookieRefresh, suffix):
+				dst = &c.refreshSfx
+			default:
+				continue
+			}
+			if !dst.present {
+				*dst = cookieValue{val: decodeCookieValue(trimSpaceTab(value)), present: true}
+			}
+		}
+	}
+	return c
+}
+
+// isSuffixed reports whether name is base + "_" + suffix.
+func isSuffixed(name, base, suffix string) bool {
+	return len(name) == len(base)+1+len(suffix) && strings.HasPrefix(name, base) &&
+		name[len(base)] == '_' && strings.HasSuffix(name, suffix)
+}
+
+func trimSpaceTab(s string) string { return strings.Trim(s, " \t") }
+
+// decodeCookieValue mirrors decodeURIComponent with a fallback to the raw value.
+func decodeCookieValue(v string) string {
+	if !strings.Contains(v, "%") {
+		return v
+	}
+	if d, err := url.PathUnescape(v); err == nil {
+		return d
+	}
+	return v
+}
+
+// instance is what the publishable key says about the Clerk instance.
+type instance struct {
+	publishableKey string
+	frontendHost   string // FAPI host, e.g. clerk.example.com
+	production     bool
+	suffix         string // cookie suffix, "" without a publishable key
+}
+
+// usesSuffixedCookies is Clerk's rule choosing between `__session` and
+// `__session_<suffix>` (clerk-semantics a.1), checked in Clerk's order. As in
+// Clerk, a cookie with an empty value counts as absent.
+func (in *instance) usesSuffixedCookies(c *clerkCookies, nowSeconds int64) bool {
+	if in.suffix == "" {
+		return false
+	}
+	session, sessionSfx := c.session.val, c.sessionSfx.val
+	uat, uatSfx := c.clientUAT, c.clientUATSfx
+	var claims, claimsSfx *sessionClaims
+	if session != "" {
+		claims = peekClaims(session)
+		if claims == nil || !claims.Iss.present || (claims.Iss.isStr && claims.Iss.val == "") {
+			return false // malformed: signed out on the unsuffixed cookies
+		}
+		if stripScheme(claims.Iss.str()) != in.frontendHost {
+			return true // another instance's token: trust the suffixed cookies
+		}
+	}
+	if uatSfx.val == "" && sessionSfx == "" {
+		return false
+	}
+	if sessionSfx != "" {
+		claimsSfx = peekClaims(sessionSfx)
+	}
+	uatSfxZero, uatZero := uatSfx.present && uatSfx.val == "0", uat.present && uat.val == "0"
+	if !uatSfxZero && !uatZero && iatOrZero(claims) > iatOrZero(claimsSfx) {
+		return false // both signed in, the unsuffixed session is newer
+	}
+	if uatSfxZero && !uatZero {
+		return false // suffixed signed out, unsuffixed signed in
+	}
+	if !in.production && !uatSfxZero && uatZero && claimsSfx != nil &&
+		claimsSfx.Exp.isNum && claimsSfx.Exp.val <= float64(nowSeconds) {
+		return false
+	}
+	if uatSfx.val == "" && sessionSfx != "" {
+		return false // suffixed session without its client_uat
+	}
+	return true
+}
+
+// iatOrZero is `payload.iat || 0` on an unverified payload.
+func iatOrZero(c *sessionClaims) float64 {
+	if c == nil || !c.Iat.isNum {
+		return 0
+	}
+	return c.Iat.val
+}
+
+// stripScheme removes every "http://" and "https://", case-insensitively, as
+// Clerk's iss.replace(/https?:\/\//gi, ”) does.
+func stripScheme(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		rest := s[i:]
+		if n := schemePrefixLen(rest); n > 0 {
+			i += n
+			continue
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String()
+}
+
+func schemePrefixLen(s string) int {
+	for _, p := range []string{"https://", "http://"} {
+		if len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) {
+			return len(p)
+		}
+	}
+	return 0
+}
+
+// peekClaims decodes a token's claims without verifying it, or returns nil.
+func peekClaims(raw string) *sessionClaims {
+	t, err := parseToken(raw)
+	if err != nil {
+		return nil
+	}
+	return &t.claims
+}
+
+// parseClientUAT is JavaScript's Number.parseInt(v) || 0: leading digits
+// (after an optional sign and leading whitespace), 0 when there are none.
+func parseClientUAT(v string) int64 {
+	v = strings.TrimLeft(v, " \t\n\r\v\f")
+	neg := false
+	if v != "" && (v[0] == '+' || v[0] == '-') {
+		neg = v[0] == '-'
+		v = v[1:]
+	}
+	var n int64
+	for i := 0; i < len(v) && v[i] >= '0' && v[i] <= '9'; i++ {
+		if n > (1<<62)/10 {
+			break
+		}
+		n = n*10 + int64(v[i]-'0')
+	}
+	if neg {
+		return -n
+	}
+	return n
+}

@@ -1,0 +1,298 @@
+package caddyclerk
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	caddy.RegisterModule(ClerkAuth{})
+}
+
+// Defaults for a Clerk instance.
+const (
+	defaultAPIURL = "https://api.clerk.com"
+	issuerOff     = "off"
+)
+
+// ClerkAuth verifies Clerk session tokens in the handler chain, protects
+// routes the way Clerk's clerkMiddleware and auth.protect() do, and hands the
+// verified identity to later handlers as {clerk.*} placeholders and
+// X-Clerk-* request headers.
+type ClerkAuth struct {
+	// PublishableKey (pk_test_... or pk_live_...) names the Clerk instance:
+	// its Frontend API host, the default issuer, the accounts portal and the
+	// cookie suffix.
+	PublishableKey string `json:"publishable_key,omitempty"`
+	// SecretKey (sk_test_... or sk_live_...) authenticates calls to the
+	// Backend API, such as fetching the JWKS.
+	SecretKey string `json:"secret_key,omitempty"`
+	// JWTKey is the instance's PEM public key, inline or as a file path, for
+	// networkless verification. Any RSA size. It wins over every JWKS.
+	JWTKey string `json:"jwt_key,omitempty"`
+	// FrontendAPI overrides the Frontend API base URL.
+	// Default: https://<host from publishable_key>.
+	FrontendAPI string `json:"frontend_api,omitempty"`
+	// APIURL overrides the Backend API base URL. Default: https://api.clerk.com.
+	APIURL string `json:"api_url,omitempty"`
+	// JWKSURL overrides where keys come from. Default: <api_url>/v1/jwks
+	// with secret_key, else <frontend_api>/.well-known/jwks.json.
+	JWKSURL string `json:"jwks_url,omitempty"`
+	// Issuer is the exact `iss` every token must carry, or "off".
+	// Default: https://<host from publishable_key>.
+	Issuer string `json:"issuer,omitempty"`
+	// AuthorizedParties is the exact `azp` allow-list; when set, a token
+	// without `azp` is rejected.
+	AuthorizedParties []string `json:"authorized_parties,omitempty"`
+	// ClockSkew is the leeway for exp, nbf and iat. Default: 5s.
+	ClockSkew *caddy.Duration `json:"clock_skew,omitempty"`
+
+	// PublicRoutes are Clerk route patterns that need no sign-in; every other
+	// request is protected.
+	PublicRoutes []string `json:"public_routes,omitempty"`
+	// ProtectedRoutes are the only route patterns that need a sign-in. Not
+	// together with PublicRoutes.
+	ProtectedRoutes []string `json:"protected_routes,omitempty"`
+	// APIRoutes are never redirected: unauthenticated requests get 401.
+	APIRoutes []string `json:"api_routes,omitempty"`
+
+	// SignInURL is where signed-out page requests are redirected.
+	// Default: https://<accounts portal host>/sign-in.
+	SignInURL string `json:"sign_in_url,omitempty"`
+	// Handshake refreshes expired browser sessions through the Frontend API.
+	// Default: true. Until the handshake is built, would-be handshakes are
+	// answered as signed out with Clerk's reason either way.
+	Handshake *bool `json:"handshake,omitempty"`
+	// IdentityHeaders sets X-Clerk-* request headers for signed-in requests.
+	// Default: true.
+	IdentityHeaders *bool `json:"identity_headers,omitempty"`
+
+	auth            authenticator
+	routes          routeRules
+	signIn          *url.URL // nil: no sign-in redirect, signed-out pages get 401
+	identityHeaders bool
+	poolKey         string
+	logger          *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (ClerkAuth) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.clerk_auth",
+		New: func() caddy.Module { return new(ClerkAuth) },
+	}
+}
+
+// Provision expands placeholders, applies defaults, compiles route patterns
+// and joins the shared key cache of this Clerk instance. It does no network
+// I/O: keys are fetched in the background.
+func (c *ClerkAuth) Provision(ctx caddy.Context) error {
+	c.logger = ctx.Logger()
+	repl := caddy.NewReplacer()
+	for _, f := range []*string{&c.PublishableKey, &c.SecretKey, &c.JWTKey, &c.FrontendAPI,
+		&c.APIURL, &c.JWKSURL, &c.Issuer, &c.SignInURL} {
+		*f = strings.TrimSpace(repl.ReplaceAll(*f, ""))
+	}
+	for i, p := range c.AuthorizedParties {
+		c.AuthorizedParties[i] = repl.ReplaceAll(p, "")
+	}
+	for _, list := range [][]string{c.PublicRoutes, c.ProtectedRoutes, c.APIRoutes} {
+		for i, p := range list {
+			list[i] = repl.ReplaceKnown(p, "") // brace groups in patterns stay literal
+		}
+	}
+
+	var inst *instance
+	if c.PublishableKey != "" {
+		var err error
+		if inst, err = parsePublishableKey(c.PublishableKey); err != nil {
+			return fmt.Errorf("publishable_key: %v", err)
+		}
+	}
+	if c.SecretKey != "" && !validSecretKey(c.SecretKey) {
+		return fmt.Errorf("secret_key: must start with sk_test_ or sk_live_")
+	}
+
+	v := &verifier{authorizedParties: c.AuthorizedParties, skewMillis: defaultClockSkew.Milliseconds(), now: time.Now}
+	if c.ClockSkew != nil {
+		if *c.ClockSkew < 0 {
+			return fmt.Errorf("clock_skew: must not be negative")
+		}
+		v.skewMillis = time.Duration(*c.ClockSkew).Milliseconds()
+	}
+	issuer, err := c.issuer(inst)
+	if err != nil {
+		return err
+	}
+	v.issuer = issuer
+	if v.keys, err = c.keySource(inst); err != nil {
+		return err
+	}
+	c.auth = authenticator{verifier: v, inst: inst}
+
+	if c.routes, err = compileRouteRules(c.PublicRoutes, c.ProtectedRoutes, c.APIRoutes); err != nil {
+		return err
+	}
+	if c.signIn, err = c.signInURL(inst); err != nil {
+		return err
+	}
+	c.identityHeaders = c.IdentityHeaders == nil || *c.IdentityHeaders
+	return nil
+}
+
+// issuer returns the exact `iss` to require, "" when the check is off.
+func (c *ClerkAuth) issuer(inst *instance) (string, error) {
+	switch {
+	case c.Issuer == issuerOff:
+		return "", nil
+	case c.Issuer != "":
+		if _, err := url.Parse(c.Issuer); err != nil {
+			return "", fmt.Errorf("issuer: %v", err)
+		}
+		return c.Issuer, nil
+	case inst != nil:
+		return "https://" + inst.frontendHost, nil
+	}
+	return "", fmt.Errorf("issuer: required without publishable_key (or 'issuer off' to skip the check)")
+}
+
+// keySource picks, as Clerk does, jwt_key over any JWKS; then the JWKS URL:
+// jwks_url, else the Backend API's with secret_key, else the Frontend API's.
+func (c *ClerkAuth) keySource(inst *instance) (keySource, error) {
+	if c.JWTKey != "" {
+		k, err := loadPEMKey(c.JWTKey)
+		if err != nil {
+			return nil, fmt.Errorf("jwt_key: %v", err)
+		}
+		return k, nil
+	}
+	apiURL := strings.TrimRight(c.APIURL, "/")
+	if apiURL == "" {
+		apiURL = defaultAPIURL
+	}
+	if err := checkBaseURL("api_url", apiURL); err != nil {
+		return nil, err
+	}
+	fapi := strings.TrimRight(c.FrontendAPI, "/")
+	if fapi == "" && inst != nil {
+		fapi = "https://" + inst.frontendHost
+	}
+	if fapi != "" {
+		if err := checkBaseURL("frontend_api", fapi); err != nil {
+			return nil, err
+		}
+	}
+	jwksURL := c.JWKSURL
+	switch {
+	case jwksURL != "":
+		if err := checkBaseURL("jwks_url", jwksURL); err != nil {
+			return nil, err
+		}
+	case c.SecretKey != "":
+		jwksURL = apiURL + "/v1/jwks"
+	case fapi != "":
+		jwksURL = fapi + "/.well-known/jwks.json"
+	default:
+		return nil, fmt.Errorf("no key source: set publishable_key, secret_key, jwt_key or jwks_url")
+	}
+	// The secret key goes only to the Backend API, never to another host.
+	auth := ""
+	if c.SecretKey != "" && sameOrigin(jwksURL, apiURL) {
+		auth = "Bearer " + c.SecretKey
+	}
+	keys, poolKey, err := acquireRemoteKeys(jwksURL, auth)
+	if err != nil {
+		return nil, fmt.Errorf("setting up the JWKS cache: %v", err)
+	}
+	c.poolKey = poolKey
+	return keys, nil
+}
+
+// signInURL returns where signed-out page requests go, or nil when there is
+// nowhere to send them (no sign_in_url and no publishable key).
+func (c *ClerkAuth) signInURL(inst *instance) (*url.URL, error) {
+	raw := c.SignInURL
+	if raw == "" {
+		if inst == nil {
+			return nil, nil
+		}
+		raw = "https://" + accountsHost(inst.frontendHost) + "/sign-in"
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("sign_in_url: %v", err)
+	}
+	if u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("sign_in_url: scheme must be http or https")
+	}
+	return u, nil
+}
+
+// Validate checks that the configuration is coherent; it changes nothing.
+func (c *ClerkAuth) Validate() error {
+	if len(c.PublicRoutes) > 0 && len(c.ProtectedRoutes) > 0 {
+		return errors.New("public_routes and protected_routes cannot be used together")
+	}
+	return nil
+}
+
+// Cleanup releases this config's hold on the shared key cache.
+func (c *ClerkAuth) Cleanup() error {
+	if c.poolKey == "" {
+		return nil
+	}
+	_, err := jwksSources.Delete(c.poolKey)
+	c.poolKey = ""
+	return err
+}
+
+// ServeHTTP strips forged identity headers, authenticates the request,
+// exposes the identity and lets it pass, or answers with a redirect or an
+// error for protected routes.
+func (c *ClerkAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	stripClerkHeaders(r.Header)
+	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	id := identityFor(r, repl)
+
+	route, err := c.routes.classify(r.URL)
+	if err != nil {
+		id.authResult = signedOut("", false)
+		return caddyhttp.Error(http.StatusBadRequest, err)
+	}
+	if isPreflight(r) {
+		id.authResult = signedOut("", false)
+		return next.ServeHTTP(w, r)
+	}
+
+	clerkURL := requestURL(r)
+	id.authResult = c.auth.authenticate(r, clerkURL)
+	logIdentity(r, &id.authResult)
+	if ce := c.logger.Check(zap.DebugLevel, "authenticated request"); ce != nil {
+		ce.Write(zap.String("status", id.status), zap.String("reason", id.reason), zap.Bool("protected", route.protected))
+	}
+
+	if route.protected && !id.signedIn() {
+		return c.rejectSignedOut(w, r, route, &id.authResult, clerkURL)
+	}
+	if s := id.active(); s != nil && c.identityHeaders {
+		setIdentityHeaders(r.Header, s)
+	}
+	return next.ServeHTTP(w, r)
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*ClerkAuth)(nil)
+	_ caddy.Validator             = (*ClerkAuth)(nil)
+	_ caddy.CleanerUpper          = (*ClerkAuth)(nil)
+	_ caddyhttp.MiddlewareHandler = (*ClerkAuth)(nil)
+)

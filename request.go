@@ -1,0 +1,187 @@
+package caddyclerk
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// authenticator is Clerk's authenticateRequest for session tokens: the
+// header path and the cookie path, each in Clerk's order, so that every
+// outcome carries the reason Clerk would give.
+type authenticator struct {
+	verifier *verifier
+	inst     *instance // nil without a publishable key: unsuffixed cookies only
+}
+
+// authenticate decides one request. A token in the Authorization header
+// alone decides; cookies are read only when there is none.
+func (a *authenticator) authenticate(r *http.Request, clerkURL *url.URL) authResult {
+	if tok, ok := headerToken(r.Header.Get("Authorization")); ok {
+		return a.fromHeader(r, tok)
+	}
+	return a.fromCookies(r, clerkURL)
+}
+
+// headerToken extracts the header token. As in Clerk, a value without a
+// space is a token in itself; the Bearer scheme is matched case-insensitively
+// (RFC 6750) and its token ends at the next space. Another scheme yields
+// no header token. "Bearer" followed by nothing yields the token "Bearer",
+// which then fails as token-invalid, exactly as in Clerk.
+func headerToken(v string) (string, bool) {
+	if v == "" {
+		return "", false
+	}
+	scheme, rest, ok := strings.Cut(v, " ")
+	if !ok {
+		return v, true
+	}
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok, _, _ := strings.Cut(rest, " ")
+	if tok == "" {
+		return scheme, true
+	}
+	return tok, true
+}
+
+// fromHeader is Clerk's authenticateRequestWithTokenInHeader.
+func (a *authenticator) fromHeader(r *http.Request, raw string) authResult {
+	t, err := parseToken(raw)
+	if err != nil {
+		return signedOut(reasonTokenInvalid, true)
+	}
+	if t.isMachineJWT() || t.hasNonSessionCategory() {
+		return signedOut(reasonTokenTypeMismatch, true)
+	}
+	return a.verified(r, t, nil)
+}
+
+// fromCookies is Clerk's authenticateRequestWithTokenInCookie for a
+// production instance without satellites (clerk-semantics a.4, steps 6–13).
+func (a *authenticator) fromCookies(r *http.Request, clerkURL *url.URL) authResult {
+	c := readClerkCookies(r.Header, a.suffix())
+	sessionCookie, uatCookie := c.session.val, c.clientUAT.val
+	if a.inst != nil && a.inst.usesSuffixedCookies(&c, a.verifier.now().Unix()) {
+		sessionCookie, uatCookie = c.sessionSfx.val, c.clientUATSfx.val
+	}
+	clientUAT := parseClientUAT(uatCookie)
+	sent := sessionCookie != ""
+	switch {
+	case clientUAT == 0 && !sent:
+		return signedOut(reasonSessionTokenAndUATMissing, false)
+	case clientUAT == 0:
+		return a.handshakeCandidate(reasonSessionTokenButNoClientUAT, sent)
+	case !sent:
+		return a.handshakeCandidate(reasonClientUATButNoSessionToken, sent)
+	}
+	t, err := parseToken(sessionCookie)
+	if err != nil {
+		return signedOut(reasonTokenInvalid, sent)
+	}
+	if t.isMachineJWT() || t.hasNonSessionCategory() {
+		return signedOut(reasonTokenTypeMismatch, sent)
+	}
+	if t.claims.Iat.isNum && t.claims.Iat.val < float64(clientUAT) {
+		return a.handshakeCandidate(reasonSessionTokenIatBeforeUAT, sent)
+	}
+	res := a.verified(r, t, &c)
+	if res.signedIn() && a.crossOriginDocument(r, clerkURL, &c) {
+		return a.handshakeCandidate(reasonPrimaryDomainCrossOriginSync, sent)
+	}
+	return res
+}
+
+// verified verifies a decoded token and builds its identity; pending
+// sessions are signed out for protection and identity, as in Clerk's toAuth().
+// c holds the request's Clerk cookies when they were read already.
+func (a *authenticator) verified(r *http.Request, t *parsedToken, c *clerkCookies) authResult {
+	if reason := a.verifier.verify(r.Context(), t); reason != "" {
+		return a.tokenError(r, reason, c)
+	}
+	s, err := newSession(t)
+	if err != nil {
+		return signedOut(reasonUnexpectedError, true)
+	}
+	res := authResult{status: statusSignedIn, tokenType: tokenTypeSession, session: s, tokenSent: true}
+	if s.status == "pending" {
+		res.status, res.reason = statusSignedOut, reasonSessionPending
+	}
+	return res
+}
+
+// tokenError is Clerk's handleSessionTokenError: time-related failures
+// become handshake candidates under their converted reasons, the rest are
+// signed out with the verification reason itself.
+func (a *authenticator) tokenError(r *http.Request, reason string, c *clerkCookies) authResult {
+	switch reason {
+	case reasonTokenExpired:
+		return a.handshakeCandidate(reasonSessionTokenExpiredPrefix+"-refresh-"+a.refreshError(r, c), true)
+	case reasonTokenNotActiveYet:
+		return a.handshakeCandidate(reasonSessionTokenNbf, true)
+	case reasonTokenIatInTheFuture:
+		return a.handshakeCandidate(reasonSessionTokenIatInTheFuture, true)
+	}
+	return signedOut(reason, true)
+}
+
+// refreshError says why an expired token was not refreshed. Refreshing
+// through the Backend API is not built yet, so an eligible request reports
+// what Clerk's SDK reports without an API client.
+func (a *authenticator) refreshError(r *http.Request, c *clerkCookies) string {
+	if r.Method != http.MethodGet {
+		return reasonRefreshNonEligibleNonGet
+	}
+	if c == nil {
+		read := readClerkCookies(r.Header, a.suffix())
+		c = &read
+	}
+	if c.refreshSfx.val == "" {
+		return reasonRefreshNonEligibleNoCookie
+	}
+	return reasonRefreshMissingAPIClient
+}
+
+// handshakeCandidate is where Clerk would answer with a handshake for an
+// eligible request. The handshake is not built yet, so every candidate is
+// signed out with the reason Clerk gives.
+func (a *authenticator) handshakeCandidate(reason string, sent bool) authResult {
+	return signedOut(reason, sent)
+}
+
+// crossOriginDocument is Clerk's primary-domain-cross-origin-sync test: a
+// document GET whose Referer comes from another origin that is not Clerk's.
+func (a *authenticator) crossOriginDocument(r *http.Request, clerkURL *url.URL, c *clerkCookies) bool {
+	if r.Method != http.MethodGet || r.Header.Get("Sec-Fetch-Dest") != "document" {
+		return false
+	}
+	ref := r.Header.Get("Referer")
+	if ref == "" || clerkURL == nil {
+		return false
+	}
+	u, err := url.Parse(ref)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Scheme, clerkURL.Scheme) && strings.EqualFold(u.Host, clerkURL.Host) {
+		return false
+	}
+	if a.inst != nil && (strings.EqualFold(u.Host, a.inst.frontendHost) ||
+		(u.Scheme == "https" && strings.EqualFold(u.Host, accountsHost(a.inst.frontendHost)))) {
+		return false
+	}
+	return parseClientUAT(c.redirectCount.val) == 0
+}
+
+func (a *authenticator) suffix() string {
+	if a.inst == nil {
+		return ""
+	}
+	return a.inst.suffix
+}
+
+// signedOut is a signed-out result with Clerk's reason.
+func signedOut(reason string, sent bool) authResult {
+	return authResult{status: statusSignedOut, reason: reason, tokenSent: sent}
+}

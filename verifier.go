@@ -1,0 +1,130 @@
+package caddyclerk
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"hash"
+	"slices"
+	"time"
+)
+
+// defaultClockSkew is Clerk's DEFAULT_CLOCK_SKEW_IN_MS.
+const defaultClockSkew = 5 * time.Second
+
+// verificationKey is one RSA public key and the algorithm it is pinned to
+// ("" when the key source does not pin one).
+type verificationKey struct {
+	pub *rsa.PublicKey
+	alg string
+}
+
+// keySource resolves the key for a token's `kid`, or says with Clerk's reason
+// why it cannot.
+type keySource interface {
+	key(ctx context.Context, kid string) (verificationKey, string)
+}
+
+// verifier checks one session token the way Clerk's verifyToken does, in
+// Clerk's order so that the first failure names the same reason. It is
+// immutable after provisioning and safe for concurrent use.
+type verifier struct {
+	keys              keySource
+	issuer            string // exact `iss` required; "" disables the check
+	authorizedParties []string
+	skewMillis        int64
+	now               func() time.Time
+}
+
+// rsaHashes maps the algorithms Clerk accepts to their digests.
+var rsaHashes = map[string]crypto.Hash{
+	"RS256": crypto.SHA256,
+	"RS384": crypto.SHA384,
+	"RS512": crypto.SHA512,
+}
+
+// verify returns "" when the token is a valid session token, else Clerk's
+// reason. The header pre-checks of authenticateRequest (machine tokens,
+// categories) are the caller's, as they are in Clerk.
+func (v *verifier) verify(ctx context.Context, t *parsedToken) string {
+	if t.header.Cat.str() == categoryM2M {
+		return reasonTokenInvalid
+	}
+	key, reason := v.keys.key(ctx, t.header.Kid.str())
+	if reason != "" {
+		return reason
+	}
+	if typ := t.header.Typ; typ.present && typ.str() != "JWT" {
+		return reasonTokenInvalid
+	}
+	alg := t.header.Alg.str()
+	hashID, ok := rsaHashes[alg]
+	if !ok {
+		return reasonTokenInvalidAlgorithm
+	}
+	if key.alg != "" && key.alg != alg {
+		// WebCrypto refuses to import a JWK for another algorithm.
+		return reasonTokenVerificationFails
+	}
+	if rsa.VerifyPKCS1v15(key.pub, hashID, digest(hashID, t.signingInput), t.signature) != nil {
+		return reasonTokenInvalidSignature
+	}
+	return v.checkClaims(&t.claims)
+}
+
+// checkClaims runs Clerk's claim assertions after a valid signature:
+// sub, azp, iss, exp, nbf, iat.
+func (v *verifier) checkClaims(c *sessionClaims) string {
+	if !c.Sub.isStr {
+		return reasonTokenVerificationFails
+	}
+	if len(v.authorizedParties) > 0 &&
+		(c.Azp.str() == "" || !slices.Contains(v.authorizedParties, c.Azp.str())) {
+		return reasonTokenInvalidAZP
+	}
+	if v.issuer != "" && c.Iss.str() != v.issuer {
+		return reasonTokenInvalidIssuer
+	}
+	nowMillis := float64(v.now().UnixMilli())
+	skew := float64(v.skewMillis)
+	if !c.Exp.isNum {
+		return reasonTokenVerificationFails
+	}
+	if c.Exp.millis() <= nowMillis-skew {
+		return reasonTokenExpired
+	}
+	if c.Nbf.present {
+		if !c.Nbf.isNum {
+			return reasonTokenVerificationFails
+		}
+		if c.Nbf.millis() > nowMillis+skew {
+			return reasonTokenNotActiveYet
+		}
+	}
+	if c.Iat.present {
+		if !c.Iat.isNum {
+			return reasonTokenVerificationFails
+		}
+		if c.Iat.millis() > nowMillis+skew {
+			return reasonTokenIatInTheFuture
+		}
+	}
+	return ""
+}
+
+// digest hashes the JWS signing input with the algorithm's hash.
+func digest(h crypto.Hash, input string) []byte {
+	var d hash.Hash
+	switch h {
+	case crypto.SHA384:
+		d = sha512.New384()
+	case crypto.SHA512:
+		d = sha512.New()
+	default:
+		d = sha256.New()
+	}
+	d.Write([]byte(input))
+	return d.Sum(nil)
+}
