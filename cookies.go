@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // Clerk's cookie names.
@@ -92,7 +93,7 @@ func decodeCookieValue(v string) string {
 	if !strings.Contains(v, "%") {
 		return v
 	}
-	if d, err := url.PathUnescape(v); err == nil {
+	if d, err := url.PathUnescape(v); err == nil && utf8.ValidString(d) {
 		return d
 	}
 	return v
@@ -118,8 +119,8 @@ func (in *instance) usesSuffixedCookies(c *clerkCookies, nowSeconds int64) bool 
 	var claims, claimsSfx *sessionClaims
 	if session != "" {
 		claims = peekClaims(session)
-		if claims == nil || !claims.Iss.present || (claims.Iss.isStr && claims.Iss.val == "") {
-			return false // malformed: signed out on the unsuffixed cookies
+		if claims == nil || claims.Iss.str() == "" {
+			return false // malformed or no issuer: signed out on the unsuffixed cookies
 		}
 		if stripScheme(claims.Iss.str()) != in.frontendHost {
 			return true // another instance's token: trust the suffixed cookies

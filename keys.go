@@ -94,6 +94,7 @@ type remoteKeys struct {
 	snap      atomic.Pointer[keySnapshot]
 	failure   atomic.Pointer[string] // reason of the last failed fetch, nil after a success
 	lastFetch atomic.Int64           // unix nanos of the last fetch start
+	fetching  atomic.Bool            // a fetch is under way
 	flight    singleflight.Group
 
 	ctx    context.Context
@@ -175,15 +176,16 @@ func (rk *remoteKeys) refresh() error {
 }
 
 // key implements keySource. A known kid never touches the network. An
-// unknown kid, or no keys yet, triggers one shared fetch at most every
-// jwksMinRefetch; requests wait for it no longer than their own context.
+// unknown kid, or no keys yet, joins the fetch under way or triggers one
+// shared fetch at most every jwksMinRefetch; requests wait for it no longer
+// than their own context.
 func (rk *remoteKeys) key(ctx context.Context, kid string) (verificationKey, string) {
 	if snap := rk.snap.Load(); snap != nil {
 		if k, ok := (*snap)[kid]; ok {
 			return k, ""
 		}
 	}
-	if time.Since(time.Unix(0, rk.lastFetch.Load())) >= jwksMinRefetch {
+	if rk.fetching.Load() || time.Since(time.Unix(0, rk.lastFetch.Load())) >= jwksMinRefetch {
 		ch := rk.flight.DoChan("fetch", func() (any, error) { return nil, rk.fetch() })
 		select {
 		case <-ch:
@@ -208,6 +210,8 @@ var errSecretKeyInvalid = errors.New("secret key rejected by the Backend API")
 
 // fetch downloads and parses the JWKS and swaps the snapshot on success.
 func (rk *remoteKeys) fetch() error {
+	rk.fetching.Store(true)
+	defer rk.fetching.Store(false)
 	rk.lastFetch.Store(time.Now().UnixNano())
 	keys, err := rk.download()
 	if err != nil {
