@@ -39,7 +39,11 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		api_routes       <pattern>...
 //
 //		sign_in_url      <url>
+//		unauthorized_url <url>
 //		handshake        on|off
+//
+//		require role|permission|feature|plan|reverification <value>
+//
 //		identity_headers on|off
 //	}
 //
@@ -53,7 +57,7 @@ func (c *ClerkAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		sub := d.Val()
 		switch sub {
-		case "publishable_key", "secret_key", "jwt_key", "frontend_api", "api_url", "jwks_url", "issuer", "sign_in_url":
+		case "publishable_key", "secret_key", "jwt_key", "frontend_api", "api_url", "jwks_url", "issuer", "sign_in_url", "unauthorized_url":
 			if err := c.unmarshalScalar(d, sub); err != nil {
 				return err
 			}
@@ -83,7 +87,13 @@ func (c *ClerkAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := c.unmarshalSwitch(d, sub); err != nil {
 				return err
 			}
-		case "require", "unauthorized_url", "accept", "user_fields", "user_fields_required", "session_liveness":
+		case "require":
+			cond, err := parseCondition(d.RemainingArgs(), false)
+			if err != nil {
+				return d.Errf("require: %v", err)
+			}
+			c.Require = append(c.Require, cond)
+		case "accept", "user_fields", "user_fields_required", "session_liveness":
 			return d.Errf("clerk_auth subdirective '%s' is not supported by this version of caddy-clerk yet", sub)
 		default:
 			return d.Errf("unrecognized clerk_auth subdirective '%s'", sub)
@@ -104,7 +114,7 @@ func (c *ClerkAuth) unmarshalScalar(d *caddyfile.Dispenser, sub string) error {
 	dst := map[string]*string{
 		"publishable_key": &c.PublishableKey, "secret_key": &c.SecretKey, "jwt_key": &c.JWTKey,
 		"frontend_api": &c.FrontendAPI, "api_url": &c.APIURL, "jwks_url": &c.JWKSURL,
-		"issuer": &c.Issuer, "sign_in_url": &c.SignInURL,
+		"issuer": &c.Issuer, "sign_in_url": &c.SignInURL, "unauthorized_url": &c.UnauthorizedURL,
 	}[sub]
 	if *dst != "" {
 		return d.Errf("%s already specified", sub)

@@ -62,26 +62,47 @@ const identityBody = `status={clerk.auth_status} reason={clerk.auth_reason} type
 	`actor={clerk.actor_id} azp={clerk.azp} fea={clerk.features} pla={clerk.plans} ` +
 	`email={clerk.claims.email} tier={clerk.claims.meta.tier} authuser={http.auth.user.id}`
 
+// testGlobals is the global options block every integration config starts
+// with: caddytest's admin port, test ports, no trust store changes.
+func testGlobals(extra string) string {
+	return `{
+	skip_install_trust
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	grace_period 1ns
+	` + extra + `
+}
+`
+}
+
+// clerkKeys is the clerk_auth key configuration for a clerktest instance.
+func clerkKeys(ci *clerktest.Instance) string {
+	return fmt.Sprintf("publishable_key %s\n\t\tsecret_key %s\n\t\tapi_url %s\n\t\tfrontend_api %s",
+		ci.PublishableKey(), ci.SecretKey(), ci.BackendAPIURL(), ci.FrontendAPIURL())
+}
+
+// loadConfig (re)loads Caddy with the test globals and the given sites.
+func loadConfig(t *testing.T, sites string) {
+	t.Helper()
+	caddytest.NewTester(t).InitServer(testGlobals("")+sites, "caddyfile")
+}
+
+// assertLoadError checks that Caddy refuses sites with an error holding want.
+func assertLoadError(t *testing.T, sites, want string) {
+	t.Helper()
+	caddytest.AssertLoadError(t, testGlobals("")+sites, "caddyfile", want)
+}
+
 // loadSite (re)loads Caddy with one site: clerk_auth for ci with extra
 // subdirectives, an /echo/* route to the upstream, and a respond that prints
 // the identity. globalExtra goes into the global options block.
 func loadSite(t *testing.T, ci *clerktest.Instance, clerkExtra, globalExtra string) *caddytest.Tester {
 	t.Helper()
 	tester := caddytest.NewTester(t)
-	tester.InitServer(fmt.Sprintf(`{
-	skip_install_trust
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	grace_period 1ns
-	%s
-}
-http://localhost:9080 {
+	tester.InitServer(testGlobals(globalExtra)+fmt.Sprintf(`http://localhost:9080 {
 	clerk_auth {
-		publishable_key %s
-		secret_key %s
-		api_url %s
-		frontend_api %s
+		%s
 		%s
 	}
 	handle /echo/* {
@@ -90,8 +111,7 @@ http://localhost:9080 {
 		}
 	}
 	respond "%s"
-}`, globalExtra, ci.PublishableKey(), ci.SecretKey(), ci.BackendAPIURL(), ci.FrontendAPIURL(),
-		clerkExtra, strings.TrimPrefix(itUpstream.URL, "http://"), strings.ReplaceAll(identityBody, `"`, `\"`)), "caddyfile")
+}`, clerkKeys(ci), clerkExtra, strings.TrimPrefix(itUpstream.URL, "http://"), strings.ReplaceAll(identityBody, `"`, `\"`)), "caddyfile")
 	return tester
 }
 
@@ -383,15 +403,7 @@ func TestIntegrationSignInURLAndProxies(t *testing.T) {
 }
 
 func TestIntegrationHandleErrors(t *testing.T) {
-	tester := caddytest.NewTester(t)
-	tester.InitServer(fmt.Sprintf(`{
-	skip_install_trust
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	grace_period 1ns
-}
-http://localhost:9080 {
+	loadConfig(t, fmt.Sprintf(`http://localhost:9080 {
 	clerk_auth {
 		publishable_key %s
 		frontend_api %s
@@ -400,7 +412,7 @@ http://localhost:9080 {
 	handle_errors {
 		respond "custom {err.status_code} reason={clerk.auth_reason}"
 	}
-}`, itClerk.PublishableKey(), itClerk.FrontendAPIURL()), "caddyfile")
+}`, itClerk.PublishableKey(), itClerk.FrontendAPIURL()))
 	runExchanges(t, []exchange{
 		{
 			name: "401 rendered by handle_errors", path: "/x", wantStatus: 401,
@@ -492,22 +504,14 @@ func TestIntegrationJWKSDownAtStart(t *testing.T) {
 }
 
 func TestIntegrationWrongSecretKey(t *testing.T) {
-	tester := caddytest.NewTester(t)
-	tester.InitServer(fmt.Sprintf(`{
-	skip_install_trust
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	grace_period 1ns
-}
-http://localhost:9080 {
+	loadConfig(t, fmt.Sprintf(`http://localhost:9080 {
 	clerk_auth {
 		publishable_key %s
 		secret_key sk_test_wrong
 		api_url %s
 	}
 	respond "ok"
-}`, itClerk.PublishableKey(), itClerk.BackendAPIURL()), "caddyfile")
+}`, itClerk.PublishableKey(), itClerk.BackendAPIURL()))
 	runExchanges(t, []exchange{{
 		name: "secret-key-invalid", path: "/", header: bearer(itClerk.Mint(clerktest.Session{})), wantStatus: 401,
 		wantHeader: map[string]string{"X-Clerk-Auth-Reason": "secret-key-invalid"},
@@ -520,22 +524,14 @@ func TestIntegrationJWTKeyNetworkless(t *testing.T) {
 	if err := os.WriteFile(pemPath, itClerk.PublicKeyPEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tester := caddytest.NewTester(t)
-	tester.InitServer(fmt.Sprintf(`{
-	skip_install_trust
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	grace_period 1ns
-}
-http://localhost:9080 {
+	loadConfig(t, fmt.Sprintf(`http://localhost:9080 {
 	clerk_auth {
 		jwt_key %s
 		issuer %s
 		authorized_parties https://app.example.test
 	}
 	respond "user={clerk.user_id}"
-}`, pemPath, itClerk.Issuer()), "caddyfile")
+}`, pemPath, itClerk.Issuer()))
 	itClerk.ResetJWKSFetches()
 	runExchanges(t, []exchange{
 		{name: "verifies from the PEM file", path: "/", header: bearer(itClerk.Mint(clerktest.Session{UserID: "user_pem"})), wantStatus: 200, wantBody: []string{"user=user_pem"}},
@@ -557,17 +553,7 @@ func TestIntegrationConfigErrors(t *testing.T) {
 		"missing PEM file": {"jwt_key /nonexistent/clerk.pem\n issuer off", "jwt_key"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			caddytest.AssertLoadError(t, `{
-	skip_install_trust
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-}
-http://localhost:9080 {
-	clerk_auth {
-		`+tc.block+`
-	}
-}`, "caddyfile", tc.want)
+			assertLoadError(t, "http://localhost:9080 {\n\tclerk_auth {\n\t\t"+tc.block+"\n\t}\n}", tc.want)
 		})
 	}
 }

@@ -65,6 +65,13 @@ type ClerkAuth struct {
 	// APIRoutes are never redirected: unauthenticated requests get 401.
 	APIRoutes []string `json:"api_routes,omitempty"`
 
+	// Require lists conditions every signed-in request on a protected route
+	// must meet (AND), answered by Clerk's has(); failing gets 403.
+	Require []ClerkCondition `json:"require,omitempty"`
+	// UnauthorizedURL is where page requests that fail a Require condition
+	// are redirected instead of getting 403.
+	UnauthorizedURL string `json:"unauthorized_url,omitempty"`
+
 	// SignInURL is where signed-out page requests are redirected.
 	// Default: https://<accounts portal host>/sign-in.
 	SignInURL string `json:"sign_in_url,omitempty"`
@@ -79,6 +86,7 @@ type ClerkAuth struct {
 	auth            authenticator
 	routes          routeRules
 	signIn          *url.URL // nil: no sign-in redirect, signed-out pages get 401
+	unauthorized    *url.URL // nil: failed requirements get 403
 	identityHeaders bool
 	poolKey         string
 	logger          *zap.Logger
@@ -99,7 +107,7 @@ func (c *ClerkAuth) Provision(ctx caddy.Context) error {
 	c.logger = ctx.Logger()
 	repl := caddy.NewReplacer()
 	for _, f := range []*string{&c.PublishableKey, &c.SecretKey, &c.JWTKey, &c.FrontendAPI,
-		&c.APIURL, &c.JWKSURL, &c.Issuer, &c.SignInURL} {
+		&c.APIURL, &c.JWKSURL, &c.Issuer, &c.SignInURL, &c.UnauthorizedURL} {
 		*f = strings.TrimSpace(repl.ReplaceAll(*f, ""))
 	}
 	for i, p := range c.AuthorizedParties {
@@ -144,6 +152,16 @@ func (c *ClerkAuth) Provision(ctx caddy.Context) error {
 	}
 	if c.signIn, err = c.signInURL(inst); err != nil {
 		return err
+	}
+	for i, cond := range c.Require {
+		if err := cond.validate(false); err != nil {
+			return fmt.Errorf("require #%d: %v", i+1, err)
+		}
+	}
+	if c.UnauthorizedURL != "" {
+		if c.unauthorized, err = parseRedirectURL("unauthorized_url", c.UnauthorizedURL); err != nil {
+			return err
+		}
 	}
 	c.identityHeaders = c.IdentityHeaders == nil || *c.IdentityHeaders
 	return nil
@@ -227,12 +245,17 @@ func (c *ClerkAuth) signInURL(inst *instance) (*url.URL, error) {
 		}
 		raw = "https://" + accountsHost(inst.frontendHost) + "/sign-in"
 	}
+	return parseRedirectURL("sign_in_url", raw)
+}
+
+// parseRedirectURL parses an absolute http(s) or a relative redirect target.
+func parseRedirectURL(name, raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("sign_in_url: %v", err)
+		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	if u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("sign_in_url: scheme must be http or https")
+		return nil, fmt.Errorf("%s: scheme must be http or https", name)
 	}
 	return u, nil
 }
@@ -275,13 +298,21 @@ func (c *ClerkAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 
 	clerkURL := requestURL(r)
 	id.authResult = c.auth.authenticate(r, clerkURL)
-	logIdentity(r, &id.authResult)
+	defer logIdentity(r, &id.authResult)
 	if ce := c.logger.Check(zap.DebugLevel, "authenticated request"); ce != nil {
 		ce.Write(zap.String("status", id.status), zap.String("reason", id.reason), zap.Bool("protected", route.protected))
 	}
 
 	if route.protected && !id.signedIn() {
 		return c.rejectSignedOut(w, r, route, &id.authResult, clerkURL)
+	}
+	if route.protected {
+		for _, cond := range c.Require {
+			if !cond.holds(id) {
+				id.reason = "require " + cond.String()
+				return c.rejectUnauthorized(w, r, route, id.reason, clerkURL)
+			}
+		}
 	}
 	if s := id.active(); s != nil && c.identityHeaders {
 		setIdentityHeaders(r.Header, s)

@@ -148,3 +148,17 @@ func (c *ClerkAuth) rejectSignedOut(w http.ResponseWriter, r *http.Request, rc r
 	}
 	return caddyhttp.Error(http.StatusUnauthorized, fmt.Errorf("not signed in: %s", a.reason))
 }
+
+// rejectUnauthorized answers a signed-in request that fails a require line:
+// a redirect to unauthorized_url for pages when configured, 403 otherwise.
+func (c *ClerkAuth) rejectUnauthorized(w http.ResponseWriter, r *http.Request, rc routeClass, reason string, clerkURL *url.URL) error {
+	h := w.Header()
+	h.Set("X-Clerk-Auth-Status", statusSignedIn)
+	h.Set("X-Clerk-Auth-Reason", reason)
+	if c.unauthorized != nil && !rc.api && isPageRequest(r) {
+		h.Set("Location", clerkURL.ResolveReference(c.unauthorized).String())
+		w.WriteHeader(http.StatusTemporaryRedirect)
+		return nil
+	}
+	return caddyhttp.Error(http.StatusForbidden, fmt.Errorf("not authorized: %s", reason))
+}
