@@ -557,3 +557,37 @@ func TestIntegrationConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestIntegrationAccessLog(t *testing.T) {
+	logPath := t.TempDir() + "/access.log"
+	loadConfig(t, fmt.Sprintf(`http://localhost:9080 {
+	log {
+		output file %s
+		format json
+	}
+	clerk_auth {
+		%s
+		public_routes /open
+	}
+	respond "ok"
+}`, logPath, clerkKeys(itClerk)))
+	tok := itClerk.Mint(clerktest.Session{UserID: "user_log", SessionID: "sess_log", Org: &clerktest.Org{ID: "org_log", Role: "admin"}})
+	runExchanges(t, []exchange{
+		{name: "signed in", path: "/in", header: bearer(tok), wantStatus: 200},
+		{name: "signed out", path: "/open", wantStatus: 200},
+	})
+	var logs []byte
+	for i := 0; i < 50 && !strings.Contains(string(logs), `"/open"`); i++ {
+		time.Sleep(20 * time.Millisecond)
+		logs, _ = os.ReadFile(logPath)
+	}
+	for _, want := range []string{`"user_id":"user_log"`, `"clerk_session_id":"sess_log"`, `"clerk_org_id":"org_log"`,
+		`"clerk_auth_reason":"session-token-and-uat-missing"`} {
+		if !strings.Contains(string(logs), want) {
+			t.Errorf("access log lacks %s:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(string(logs), tok) {
+		t.Error("the access log holds the raw token")
+	}
+}
