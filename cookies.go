@@ -110,19 +110,19 @@ type instance struct {
 // usesSuffixedCookies is Clerk's rule choosing between `__session` and
 // `__session_<suffix>` (clerk-semantics a.1), checked in Clerk's order. As in
 // Clerk, a cookie with an empty value counts as absent.
-func (in *instance) usesSuffixedCookies(c *clerkCookies, nowSeconds int64) bool {
+func (in *instance) usesSuffixedCookies(c *clerkCookies, nowSeconds int64, peek func(string) *tokenFacts) bool {
 	if in.suffix == "" {
 		return false
 	}
 	session, sessionSfx := c.session.val, c.sessionSfx.val
 	uat, uatSfx := c.clientUAT, c.clientUATSfx
-	var claims, claimsSfx *sessionClaims
+	var claims, claimsSfx *tokenFacts
 	if session != "" {
-		claims = peekClaims(session)
-		if claims == nil || claims.Iss.str() == "" {
+		claims = peek(session)
+		if claims == nil || claims.iss == "" {
 			return false // malformed or no issuer: signed out on the unsuffixed cookies
 		}
-		if stripScheme(claims.Iss.str()) != in.frontendHost {
+		if stripScheme(claims.iss) != in.frontendHost {
 			return true // another instance's token: trust the suffixed cookies
 		}
 	}
@@ -130,7 +130,7 @@ func (in *instance) usesSuffixedCookies(c *clerkCookies, nowSeconds int64) bool 
 		return false
 	}
 	if sessionSfx != "" {
-		claimsSfx = peekClaims(sessionSfx)
+		claimsSfx = peek(sessionSfx)
 	}
 	uatSfxZero, uatZero := uatSfx.present && uatSfx.val == "0", uat.present && uat.val == "0"
 	if !uatSfxZero && !uatZero && iatOrZero(claims) > iatOrZero(claimsSfx) {
@@ -140,7 +140,7 @@ func (in *instance) usesSuffixedCookies(c *clerkCookies, nowSeconds int64) bool 
 		return false // suffixed signed out, unsuffixed signed in
 	}
 	if !in.production && !uatSfxZero && uatZero && claimsSfx != nil &&
-		claimsSfx.Exp.isNum && claimsSfx.Exp.val <= float64(nowSeconds) {
+		claimsSfx.exp.isNum && claimsSfx.exp.val <= float64(nowSeconds) {
 		return false
 	}
 	if uatSfx.val == "" && sessionSfx != "" {
@@ -150,11 +150,17 @@ func (in *instance) usesSuffixedCookies(c *clerkCookies, nowSeconds int64) bool 
 }
 
 // iatOrZero is `payload.iat || 0` on an unverified payload.
-func iatOrZero(c *sessionClaims) float64 {
-	if c == nil || !c.Iat.isNum {
+func iatOrZero(c *tokenFacts) float64 {
+	if c == nil || !c.iat.isNum {
 		return 0
 	}
-	return c.Iat.val
+	return c.iat.val
+}
+
+// tokenFacts are the unverified claims the cookie rules read.
+type tokenFacts struct {
+	iss      string
+	iat, exp jsonNumber
 }
 
 // stripScheme removes every "http://" and "https://", case-insensitively, as
@@ -180,15 +186,6 @@ func schemePrefixLen(s string) int {
 		}
 	}
 	return 0
-}
-
-// peekClaims decodes a token's claims without verifying it, or returns nil.
-func peekClaims(raw string) *sessionClaims {
-	t, err := parseToken(raw)
-	if err != nil {
-		return nil
-	}
-	return &t.claims
 }
 
 // parseClientUAT is JavaScript's Number.parseInt(v) || 0: leading digits

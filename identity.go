@@ -37,6 +37,10 @@ type session struct {
 	actorID, orgSlug       string
 	orgPermissionsCSV      string
 	payload                []byte // the claims JSON, for {clerk.claims.*}
+
+	// What the cookie rules read from a token, kept for cached tokens.
+	issuer   string
+	iat, exp jsonNumber
 }
 
 // newSession builds the identity from verified claims the way Clerk's
@@ -50,6 +54,9 @@ func newSession(t *parsedToken) (*session, error) {
 		status:    c.Sts.str(),
 		azp:       c.Azp.str(),
 		payload:   t.payload,
+		issuer:    c.Iss.str(),
+		iat:       c.Iat,
+		exp:       c.Exp,
 	}
 	if len(c.Act) > 0 {
 		var act struct {
@@ -296,18 +303,22 @@ func stripClerkHeaders(h http.Header) {
 
 // setIdentityHeaders adds the identity of a signed-in request for the
 // upstream; empty values, and values that are not valid in a header, are left
-// out.
+// out. The header values share one backing array, one allocation per request
+// (never shared between requests, as later handlers may edit them in place).
 func setIdentityHeaders(h http.Header, s *session) {
-	for _, kv := range [...]struct{ name, val string }{
+	fields := [...]struct{ name, val string }{
 		{"X-Clerk-User-Id", s.UserID},
 		{"X-Clerk-Session-Id", s.sessionID},
 		{"X-Clerk-Org-Id", s.OrgID},
 		{"X-Clerk-Org-Role", s.OrgRole},
 		{"X-Clerk-Org-Slug", s.orgSlug},
 		{"X-Clerk-Org-Permissions", s.orgPermissionsCSV},
-	} {
-		if kv.val != "" && httpguts.ValidHeaderFieldValue(kv.val) {
-			h[kv.name] = []string{kv.val}
+	}
+	vals := make([]string, len(fields))
+	for i, f := range fields {
+		if f.val != "" && httpguts.ValidHeaderFieldValue(f.val) {
+			vals[i] = f.val
+			h[f.name] = vals[i : i+1 : i+1]
 		}
 	}
 }

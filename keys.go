@@ -47,6 +47,8 @@ type staticKey struct{ k verificationKey }
 
 func (s staticKey) key(context.Context, string) (verificationKey, string) { return s.k, "" }
 
+func (s staticKey) current(string, verificationKey) bool { return true }
+
 // loadPEMKey reads an RSA public key of any size from inline PEM text or from
 // the file that value names.
 func loadPEMKey(value string) (staticKey, error) {
@@ -203,6 +205,12 @@ func (rk *remoteKeys) key(ctx context.Context, kid string) (verificationKey, str
 		return k, ""
 	}
 	return verificationKey{}, reasonJWKKidMismatch
+}
+
+// current implements keySource: kid still names k in the latest snapshot.
+func (rk *remoteKeys) current(kid string, k verificationKey) bool {
+	snap := rk.snap.Load()
+	return snap != nil && (*snap)[kid] == k
 }
 
 // errSecretKeyInvalid marks a BAPI answer that rejects the secret key.

@@ -130,7 +130,8 @@ func (c *ClerkAuth) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("secret_key: must start with sk_test_ or sk_live_")
 	}
 
-	v := &verifier{authorizedParties: c.AuthorizedParties, skewMillis: defaultClockSkew.Milliseconds(), now: time.Now}
+	v := &verifier{authorizedParties: c.AuthorizedParties, skewMillis: defaultClockSkew.Milliseconds(), now: time.Now,
+		cache: newTokenCache(defaultTokenCacheSize)}
 	if c.ClockSkew != nil {
 		if *c.ClockSkew < 0 {
 			return fmt.Errorf("clock_skew: must not be negative")
@@ -296,21 +297,20 @@ func (c *ClerkAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 		return next.ServeHTTP(w, r)
 	}
 
-	clerkURL := requestURL(r)
-	id.authResult = c.auth.authenticate(r, clerkURL)
+	id.authResult = c.auth.authenticate(r)
 	defer logIdentity(r, &id.authResult)
 	if ce := c.logger.Check(zap.DebugLevel, "authenticated request"); ce != nil {
 		ce.Write(zap.String("status", id.status), zap.String("reason", id.reason), zap.Bool("protected", route.protected))
 	}
 
 	if route.protected && !id.signedIn() {
-		return c.rejectSignedOut(w, r, route, &id.authResult, clerkURL)
+		return c.rejectSignedOut(w, r, route, &id.authResult)
 	}
 	if route.protected {
 		for _, cond := range c.Require {
 			if !cond.holds(id) {
 				id.reason = "require " + cond.String()
-				return c.rejectUnauthorized(w, r, route, id.reason, clerkURL)
+				return c.rejectUnauthorized(w, r, route, id.reason)
 			}
 		}
 	}

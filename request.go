@@ -16,11 +16,11 @@ type authenticator struct {
 
 // authenticate decides one request. A token in the Authorization header
 // alone decides; cookies are read only when there is none.
-func (a *authenticator) authenticate(r *http.Request, clerkURL *url.URL) authResult {
+func (a *authenticator) authenticate(r *http.Request) authResult {
 	if tok, ok := headerToken(r.Header.Get("Authorization")); ok {
 		return a.fromHeader(r, tok)
 	}
-	return a.fromCookies(r, clerkURL)
+	return a.fromCookies(r)
 }
 
 // headerToken extracts the header token. As in Clerk, a value without a
@@ -48,6 +48,9 @@ func headerToken(v string) (string, bool) {
 
 // fromHeader is Clerk's authenticateRequestWithTokenInHeader.
 func (a *authenticator) fromHeader(r *http.Request, raw string) authResult {
+	if s := a.verifier.cached(raw); s != nil {
+		return sessionResult(s)
+	}
 	t, err := parseToken(raw)
 	if err != nil {
 		return signedOut(reasonTokenInvalid, true)
@@ -60,10 +63,10 @@ func (a *authenticator) fromHeader(r *http.Request, raw string) authResult {
 
 // fromCookies is Clerk's authenticateRequestWithTokenInCookie for a
 // production instance without satellites (clerk-semantics a.4, steps 6–13).
-func (a *authenticator) fromCookies(r *http.Request, clerkURL *url.URL) authResult {
+func (a *authenticator) fromCookies(r *http.Request) authResult {
 	c := readClerkCookies(r.Header, a.suffix())
 	sessionCookie, uatCookie := c.session.val, c.clientUAT.val
-	if a.inst != nil && a.inst.usesSuffixedCookies(&c, a.verifier.now().Unix()) {
+	if a.inst != nil && a.inst.usesSuffixedCookies(&c, a.verifier.now().Unix(), a.peek) {
 		sessionCookie, uatCookie = c.sessionSfx.val, c.clientUATSfx.val
 	}
 	clientUAT := parseClientUAT(uatCookie)
@@ -76,18 +79,26 @@ func (a *authenticator) fromCookies(r *http.Request, clerkURL *url.URL) authResu
 	case !sent:
 		return a.handshakeCandidate(reasonClientUATButNoSessionToken, sent)
 	}
-	t, err := parseToken(sessionCookie)
-	if err != nil {
-		return signedOut(reasonTokenInvalid, sent)
+	var res authResult
+	if s := a.verifier.cached(sessionCookie); s != nil {
+		if s.iat.isNum && s.iat.val < float64(clientUAT) {
+			return a.handshakeCandidate(reasonSessionTokenIatBeforeUAT, sent)
+		}
+		res = sessionResult(s)
+	} else {
+		t, err := parseToken(sessionCookie)
+		if err != nil {
+			return signedOut(reasonTokenInvalid, sent)
+		}
+		if t.isMachineJWT() || t.hasNonSessionCategory() {
+			return signedOut(reasonTokenTypeMismatch, sent)
+		}
+		if t.claims.Iat.isNum && t.claims.Iat.val < float64(clientUAT) {
+			return a.handshakeCandidate(reasonSessionTokenIatBeforeUAT, sent)
+		}
+		res = a.verified(r, t, &c)
 	}
-	if t.isMachineJWT() || t.hasNonSessionCategory() {
-		return signedOut(reasonTokenTypeMismatch, sent)
-	}
-	if t.claims.Iat.isNum && t.claims.Iat.val < float64(clientUAT) {
-		return a.handshakeCandidate(reasonSessionTokenIatBeforeUAT, sent)
-	}
-	res := a.verified(r, t, &c)
-	if res.signedIn() && a.crossOriginDocument(r, clerkURL, &c) {
+	if res.signedIn() && a.crossOriginDocument(r, &c) {
 		return a.handshakeCandidate(reasonPrimaryDomainCrossOriginSync, sent)
 	}
 	return res
@@ -97,18 +108,39 @@ func (a *authenticator) fromCookies(r *http.Request, clerkURL *url.URL) authResu
 // sessions are signed out for protection and identity, as in Clerk's toAuth().
 // c holds the request's Clerk cookies when they were read already.
 func (a *authenticator) verified(r *http.Request, t *parsedToken, c *clerkCookies) authResult {
-	if reason := a.verifier.verify(r.Context(), t); reason != "" {
+	key, reason := a.verifier.verify(r.Context(), t)
+	if reason != "" {
 		return a.tokenError(r, reason, c)
 	}
 	s, err := newSession(t)
 	if err != nil {
 		return signedOut(reasonUnexpectedError, true)
 	}
+	a.verifier.remember(t, s, key)
+	return sessionResult(s)
+}
+
+// sessionResult is the outcome for a verified session: signed in, or
+// signed out with session-pending while the session has pending tasks.
+func sessionResult(s *session) authResult {
 	res := authResult{status: statusSignedIn, tokenType: tokenTypeSession, session: s, tokenSent: true}
 	if s.status == "pending" {
 		res.status, res.reason = statusSignedOut, reasonSessionPending
 	}
 	return res
+}
+
+// peek returns the unverified claims the cookie rules read, from the cache
+// when the token verified before.
+func (a *authenticator) peek(raw string) *tokenFacts {
+	if s := a.verifier.cached(raw); s != nil {
+		return &tokenFacts{iss: s.issuer, iat: s.iat, exp: s.exp}
+	}
+	t, err := parseToken(raw)
+	if err != nil {
+		return nil
+	}
+	return &tokenFacts{iss: t.claims.Iss.str(), iat: t.claims.Iat, exp: t.claims.Exp}
 }
 
 // tokenError is Clerk's handleSessionTokenError: time-related failures
@@ -152,14 +184,15 @@ func (a *authenticator) handshakeCandidate(reason string, sent bool) authResult 
 
 // crossOriginDocument is Clerk's primary-domain-cross-origin-sync test: a
 // document GET whose Referer comes from another origin that is not Clerk's.
-func (a *authenticator) crossOriginDocument(r *http.Request, clerkURL *url.URL, c *clerkCookies) bool {
+func (a *authenticator) crossOriginDocument(r *http.Request, c *clerkCookies) bool {
 	if r.Method != http.MethodGet || r.Header.Get("Sec-Fetch-Dest") != "document" {
 		return false
 	}
 	ref := r.Header.Get("Referer")
-	if ref == "" || clerkURL == nil {
+	if ref == "" {
 		return false
 	}
+	clerkURL := requestURL(r)
 	u, err := url.Parse(ref)
 	if err != nil || u.Host == "" {
 		return false

@@ -124,11 +124,12 @@ func validHost(h string) bool {
 
 // rejectSignedOut answers a signed-out request on a protected route: a
 // sign-in redirect for pages, 401 for everything else.
-func (c *ClerkAuth) rejectSignedOut(w http.ResponseWriter, r *http.Request, rc routeClass, a *authResult, clerkURL *url.URL) error {
+func (c *ClerkAuth) rejectSignedOut(w http.ResponseWriter, r *http.Request, rc routeClass, a *authResult) error {
 	h := w.Header()
 	h.Set("X-Clerk-Auth-Status", statusSignedOut)
 	h.Set("X-Clerk-Auth-Reason", a.reason)
 	if c.signIn != nil && !rc.api && isPageRequest(r) {
+		clerkURL := requestURL(r)
 		target := clerkURL.ResolveReference(c.signIn)
 		if a.reason == reasonSessionPending {
 			target.Path = strings.TrimRight(target.Path, "/") + "/tasks"
@@ -151,12 +152,12 @@ func (c *ClerkAuth) rejectSignedOut(w http.ResponseWriter, r *http.Request, rc r
 
 // rejectUnauthorized answers a signed-in request that fails a require line:
 // a redirect to unauthorized_url for pages when configured, 403 otherwise.
-func (c *ClerkAuth) rejectUnauthorized(w http.ResponseWriter, r *http.Request, rc routeClass, reason string, clerkURL *url.URL) error {
+func (c *ClerkAuth) rejectUnauthorized(w http.ResponseWriter, r *http.Request, rc routeClass, reason string) error {
 	h := w.Header()
 	h.Set("X-Clerk-Auth-Status", statusSignedIn)
 	h.Set("X-Clerk-Auth-Reason", reason)
 	if c.unauthorized != nil && !rc.api && isPageRequest(r) {
-		h.Set("Location", clerkURL.ResolveReference(c.unauthorized).String())
+		h.Set("Location", requestURL(r).ResolveReference(c.unauthorized).String())
 		w.WriteHeader(http.StatusTemporaryRedirect)
 		return nil
 	}

@@ -22,9 +22,11 @@ type verificationKey struct {
 }
 
 // keySource resolves the key for a token's `kid`, or says with Clerk's reason
-// why it cannot.
+// why it cannot. current reports, without any I/O, whether kid still names
+// that key, so that cached verifications end when their key is withdrawn.
 type keySource interface {
 	key(ctx context.Context, kid string) (verificationKey, string)
+	current(kid string, k verificationKey) bool
 }
 
 // verifier checks one session token the way Clerk's verifyToken does, in
@@ -36,6 +38,7 @@ type verifier struct {
 	authorizedParties []string
 	skewMillis        int64
 	now               func() time.Time
+	cache             *tokenCache // nil: every token is verified afresh
 }
 
 // rsaHashes maps the algorithms Clerk accepts to their digests.
@@ -45,33 +48,59 @@ var rsaHashes = map[string]crypto.Hash{
 	"RS512": crypto.SHA512,
 }
 
-// verify returns "" when the token is a valid session token, else Clerk's
-// reason. The header pre-checks of authenticateRequest (machine tokens,
-// categories) are the caller's, as they are in Clerk.
-func (v *verifier) verify(ctx context.Context, t *parsedToken) string {
+// verify returns "" and the key that signed the token when it is a valid
+// session token, else Clerk's reason. The header pre-checks of
+// authenticateRequest (machine tokens, categories) are the caller's, as
+// they are in Clerk.
+func (v *verifier) verify(ctx context.Context, t *parsedToken) (verificationKey, string) {
 	if t.header.Cat.str() == categoryM2M {
-		return reasonTokenInvalid
+		return verificationKey{}, reasonTokenInvalid
 	}
 	key, reason := v.keys.key(ctx, t.header.Kid.str())
 	if reason != "" {
-		return reason
+		return key, reason
 	}
 	if typ := t.header.Typ; typ.present && typ.str() != "JWT" {
-		return reasonTokenInvalid
+		return key, reasonTokenInvalid
 	}
 	alg := t.header.Alg.str()
 	hashID, ok := rsaHashes[alg]
 	if !ok {
-		return reasonTokenInvalidAlgorithm
+		return key, reasonTokenInvalidAlgorithm
 	}
 	if key.alg != "" && key.alg != alg {
 		// WebCrypto refuses to import a JWK for another algorithm.
-		return reasonTokenVerificationFails
+		return key, reasonTokenVerificationFails
 	}
 	if rsa.VerifyPKCS1v15(key.pub, hashID, digest(hashID, t.signingInput), t.signature) != nil {
-		return reasonTokenInvalidSignature
+		return key, reasonTokenInvalidSignature
 	}
-	return v.checkClaims(&t.claims)
+	return key, v.checkClaims(&t.claims)
+}
+
+// cached returns the identity of a token that verified before and is still
+// valid: not expired (with the skew) and signed by a key still in the set.
+// nbf and iat need no new check: they only become more valid with time.
+func (v *verifier) cached(raw string) *session {
+	if v.cache == nil {
+		return nil
+	}
+	e := v.cache.get(raw)
+	if e == nil {
+		return nil
+	}
+	if e.session.exp.millis() <= float64(v.now().UnixMilli()-v.skewMillis) || !v.keys.current(e.kid, e.key) {
+		v.cache.drop(raw)
+		return nil
+	}
+	return e.session
+}
+
+// remember caches a verified token's identity.
+func (v *verifier) remember(t *parsedToken, s *session, key verificationKey) {
+	if v.cache != nil {
+		v.cache.put(t.raw, &cachedToken{session: s, kid: t.header.Kid.str(), key: key}, float64(v.now().UnixMilli()))
+	}
 }
 
 // checkClaims runs Clerk's claim assertions after a valid signature:
