@@ -77,7 +77,7 @@ func newSession(t *parsedToken) (*session, error) {
 		if json.Unmarshal(c.OrgPermissions, &perms) == nil {
 			for _, p := range perms {
 				var v string
-				if json.Unmarshal(p, &v) == nil {
+				if len(p) > 0 && p[0] == '"' && json.Unmarshal(p, &v) == nil {
 					s.OrgPermissions = append(s.OrgPermissions, v)
 				}
 			}
@@ -130,8 +130,8 @@ func parseFVA(raw json.RawMessage) ([2]int, bool) {
 			return [2]int{}, false
 		case a.val == -1:
 			fva[i] = -1
-		case a.val >= 0 && a.val < math.MaxInt32:
-			fva[i] = int(a.val)
+		case a.val >= 0:
+			fva[i] = int(min(a.val, math.MaxInt32)) // never fresh, still valid
 		default:
 			fva[i] = -2
 		}

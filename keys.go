@@ -96,7 +96,6 @@ type remoteKeys struct {
 	snap      atomic.Pointer[keySnapshot]
 	failure   atomic.Pointer[string] // reason of the last failed fetch, nil after a success
 	lastFetch atomic.Int64           // unix nanos of the last fetch start
-	fetching  atomic.Bool            // a fetch is under way
 	flight    singleflight.Group
 
 	ctx    context.Context
@@ -187,12 +186,18 @@ func (rk *remoteKeys) key(ctx context.Context, kid string) (verificationKey, str
 			return k, ""
 		}
 	}
-	if rk.fetching.Load() || time.Since(time.Unix(0, rk.lastFetch.Load())) >= jwksMinRefetch {
-		ch := rk.flight.DoChan("fetch", func() (any, error) { return nil, rk.fetch() })
-		select {
-		case <-ch:
-		case <-ctx.Done():
+	// Joining the flight waits for a fetch under way; a new flight fetches
+	// only when the last fetch is older than the window, decided inside the
+	// flight so that two requests can never both decide to fetch.
+	ch := rk.flight.DoChan("fetch", func() (any, error) {
+		if time.Since(time.Unix(0, rk.lastFetch.Load())) < jwksMinRefetch {
+			return nil, nil
 		}
+		return nil, rk.fetch()
+	})
+	select {
+	case <-ch:
+	case <-ctx.Done():
 	}
 	snap := rk.snap.Load()
 	if snap == nil {
@@ -218,8 +223,6 @@ var errSecretKeyInvalid = errors.New("secret key rejected by the Backend API")
 
 // fetch downloads and parses the JWKS and swaps the snapshot on success.
 func (rk *remoteKeys) fetch() error {
-	rk.fetching.Store(true)
-	defer rk.fetching.Store(false)
 	rk.lastFetch.Store(time.Now().UnixNano())
 	keys, err := rk.download()
 	if err != nil {

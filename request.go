@@ -1,8 +1,10 @@
 package caddyclerk
 
 import (
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -184,6 +186,7 @@ func (a *authenticator) handshakeCandidate(reason string, sent bool) authResult 
 
 // crossOriginDocument is Clerk's primary-domain-cross-origin-sync test: a
 // document GET whose Referer comes from another origin that is not Clerk's.
+// Origins compare as URL.origin does: scheme, host name and effective port.
 func (a *authenticator) crossOriginDocument(r *http.Request, c *clerkCookies) bool {
 	if r.Method != http.MethodGet || r.Header.Get("Sec-Fetch-Dest") != "document" {
 		return false
@@ -192,19 +195,64 @@ func (a *authenticator) crossOriginDocument(r *http.Request, c *clerkCookies) bo
 	if ref == "" {
 		return false
 	}
-	clerkURL := requestURL(r)
 	u, err := url.Parse(ref)
 	if err != nil || u.Host == "" {
 		return false
 	}
-	if strings.EqualFold(u.Scheme, clerkURL.Scheme) && strings.EqualFold(u.Host, clerkURL.Host) {
+	if sameURLOrigin(u, requestURL(r)) {
 		return false
 	}
-	if a.inst != nil && (strings.EqualFold(u.Host, a.inst.frontendHost) ||
-		(u.Scheme == "https" && strings.EqualFold(u.Host, accountsHost(a.inst.frontendHost)))) {
-		return false
+	if a.inst != nil {
+		accounts := &url.URL{Scheme: "https", Host: accountsHost(a.inst.frontendHost)}
+		if strings.EqualFold(u.Hostname(), a.inst.frontendHost) || sameURLOrigin(u, accounts) {
+			return false
+		}
 	}
-	return parseClientUAT(c.redirectCount.val) == 0
+	return jsNumberOrZero(c.redirectCount.val) == 0
+}
+
+// sameURLOrigin compares two URLs' origins: scheme, host name and port,
+// with the scheme's default port made explicit.
+func sameURLOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) &&
+		effectivePort(a) == effectivePort(b)
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
+}
+
+// jsNumberOrZero is JavaScript's `Number(v) || 0` for the cookie values Clerk
+// reads that way: surrounding white space ignored, "" and anything that is
+// not a number give 0, hex/octal/binary literals and exponents are numbers.
+func jsNumberOrZero(v string) float64 {
+	v = strings.TrimSpace(v)
+	if len(v) > 2 && v[0] == '0' {
+		if base, ok := map[byte]int{'x': 16, 'X': 16, 'o': 8, 'O': 8, 'b': 2, 'B': 2}[v[1]]; ok {
+			n, err := strconv.ParseUint(v[2:], base, 64)
+			if err != nil {
+				return 0
+			}
+			return float64(n)
+		}
+	}
+	if strings.TrimLeft(v, "+-") == "Infinity" {
+		return math.Inf(1) // the sign does not matter to "|| 0"
+	}
+	if strings.Trim(v, "0123456789.eE+-") != "" {
+		return 0 // not decimal syntax (Go would also read inf, nan, hex floats)
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return 0
+	}
+	return f
 }
 
 func (a *authenticator) suffix() string {
