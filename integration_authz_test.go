@@ -83,7 +83,7 @@ func TestIntegrationRequire(t *testing.T) {
 			wantBody:   []string{"forbidden: require role admin"},
 			wantHeader: map[string]string{"X-Clerk-Auth-Status": "signed-in", "X-Clerk-Auth-Reason": "require role admin"}},
 		{name: "member page request goes to unauthorized_url", path: "/admin/x", header: with(member, page), wantStatus: 307,
-			wantHeader: map[string]string{"Location": "http://localhost:9080/denied"}},
+			wantHeader: map[string]string{"Location": siteURL + "/denied"}},
 		{name: "API route answers 403 even to a page", path: "/admin/api/x", header: with(member, page), wantStatus: 403},
 		{name: "signed out still gets 401, not 403", path: "/admin/x", header: api, wantStatus: 401,
 			wantHeader: map[string]string{"X-Clerk-Auth-Status": "signed-out"}},

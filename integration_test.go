@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +25,25 @@ import (
 	"github.com/caddy-clerk/caddy-clerk/clerktest"
 )
 
-const siteURL = "http://localhost:9080"
+// The ports of the in-process Caddy. CADDYCLERK_IT_HTTP_PORT and
+// CADDYCLERK_IT_ADMIN_PORT move them, so that two test runs on one machine
+// do not share (and reconfigure) one Caddy. Configs in these tests are
+// written for the defaults and rewritten by itPorts.
+var (
+	itHTTPPort  = envPort("CADDYCLERK_IT_HTTP_PORT", "9080")
+	itAdminPort = envPort("CADDYCLERK_IT_ADMIN_PORT", "2999")
+	itHTTPSPort = envPort("CADDYCLERK_IT_HTTPS_PORT", "9443")
+	siteURL     = "http://localhost:" + itHTTPPort
+	itPorts     = strings.NewReplacer("localhost:9080", "localhost:"+itHTTPPort, "localhost:2999", "localhost:"+itAdminPort,
+		"http_port 9080", "http_port "+itHTTPPort, "https_port 9443", "https_port "+itHTTPSPort)
+)
+
+func envPort(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
 
 // Shared by every integration test: the local Clerk instance and an upstream
 // that echoes the X-Clerk-* headers it receives.
@@ -34,6 +53,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	caddytest.Default.AdminPort, _ = strconv.Atoi(itAdminPort)
 	var err error
 	if itClerk, err = clerktest.New(clerktest.Options{Host: "clerk.app.test"}); err != nil {
 		fmt.Fprintln(os.Stderr, "starting clerktest:", err)
@@ -85,13 +105,13 @@ func clerkKeys(ci *clerktest.Instance) string {
 // loadConfig (re)loads Caddy with the test globals and the given sites.
 func loadConfig(t *testing.T, sites string) {
 	t.Helper()
-	caddytest.NewTester(t).InitServer(testGlobals("")+sites, "caddyfile")
+	caddytest.NewTester(t).InitServer(itPorts.Replace(testGlobals("")+sites), "caddyfile")
 }
 
 // assertLoadError checks that Caddy refuses sites with an error holding want.
 func assertLoadError(t *testing.T, sites, want string) {
 	t.Helper()
-	caddytest.AssertLoadError(t, testGlobals("")+sites, "caddyfile", want)
+	caddytest.AssertLoadError(t, itPorts.Replace(testGlobals("")+sites), "caddyfile", want)
 }
 
 // loadSite (re)loads Caddy with one site: clerk_auth for ci with extra
@@ -100,7 +120,7 @@ func assertLoadError(t *testing.T, sites, want string) {
 func loadSite(t *testing.T, ci *clerktest.Instance, clerkExtra, globalExtra string) *caddytest.Tester {
 	t.Helper()
 	tester := caddytest.NewTester(t)
-	tester.InitServer(testGlobals(globalExtra)+fmt.Sprintf(`http://localhost:9080 {
+	tester.InitServer(itPorts.Replace(testGlobals(globalExtra)+fmt.Sprintf(`http://localhost:9080 {
 	clerk_auth {
 		%s
 		%s
@@ -111,7 +131,7 @@ func loadSite(t *testing.T, ci *clerktest.Instance, clerkExtra, globalExtra stri
 		}
 	}
 	respond "%s"
-}`, clerkKeys(ci), clerkExtra, strings.TrimPrefix(itUpstream.URL, "http://"), strings.ReplaceAll(identityBody, `"`, `\"`)), "caddyfile")
+}`, clerkKeys(ci), clerkExtra, strings.TrimPrefix(itUpstream.URL, "http://"), strings.ReplaceAll(identityBody, `"`, `\"`))), "caddyfile")
 	return tester
 }
 
@@ -246,7 +266,7 @@ func TestIntegrationResponses(t *testing.T) {
 		{
 			name: "page without a session redirects to sign-in", path: "/dashboard?tab=1", header: page, wantStatus: 307,
 			wantHeader: map[string]string{
-				"Location":            signInBase + "?redirect_url=" + url.QueryEscape("http://localhost:9080/dashboard?tab=1"),
+				"Location":            signInBase + "?redirect_url=" + url.QueryEscape(siteURL+"/dashboard?tab=1"),
 				"X-Clerk-Auth-Status": "signed-out", "X-Clerk-Auth-Reason": "session-token-and-uat-missing",
 			},
 		},
@@ -259,7 +279,7 @@ func TestIntegrationResponses(t *testing.T) {
 		{
 			name: "pending session goes to sign-in tasks", path: "/dashboard", header: withPage(bearer(pending)), wantStatus: 307,
 			wantHeader: map[string]string{
-				"Location":            signInBase + "/tasks?redirect_url=" + url.QueryEscape("http://localhost:9080/dashboard"),
+				"Location":            signInBase + "/tasks?redirect_url=" + url.QueryEscape(siteURL+"/dashboard"),
 				"X-Clerk-Auth-Status": "signed-out", "X-Clerk-Auth-Reason": "session-pending",
 			},
 		},
@@ -389,7 +409,7 @@ func TestIntegrationSignInURLAndProxies(t *testing.T) {
 			name: "a forwarded host that is not a host is ignored", path: "/p",
 			header:     map[string]string{"Accept": "text/html", "X-Forwarded-Host": "evil.test/path"},
 			wantStatus: 307,
-			wantHeader: map[string]string{"Location": "http://localhost:9080/login?redirect_url=" + url.QueryEscape("http://localhost:9080/p")},
+			wantHeader: map[string]string{"Location": siteURL + "/login?redirect_url=" + url.QueryEscape(siteURL+"/p")},
 		},
 	})
 
@@ -398,7 +418,7 @@ func TestIntegrationSignInURLAndProxies(t *testing.T) {
 		name: "untrusted client cannot move the redirect_url", path: "/p",
 		header:     map[string]string{"Accept": "text/html", "X-Forwarded-Host": "evil.test", "X-Forwarded-Proto": "https"},
 		wantStatus: 307,
-		wantHeader: map[string]string{"Location": "https://login.example.com/in?redirect_url=" + url.QueryEscape("http://localhost:9080/p") + "&x=1"},
+		wantHeader: map[string]string{"Location": "https://login.example.com/in?redirect_url=" + url.QueryEscape(siteURL+"/p") + "&x=1"},
 	}})
 }
 
