@@ -34,8 +34,9 @@ type jsonString struct {
 }
 
 // UnmarshalJSON implements json.Unmarshaler; it never fails on a wrong type.
+// A repeated member replaces the earlier one, as JSON.parse keeps the last.
 func (s *jsonString) UnmarshalJSON(b []byte) error {
-	s.present = true
+	*s = jsonString{present: true}
 	if len(b) == 0 || b[0] != '"' {
 		return nil
 	}
@@ -62,7 +63,7 @@ type jsonNumber struct {
 // Non-finite values (1e400) are not numbers here: a token that overflows its
 // own time claims is refused rather than treated as never expiring.
 func (n *jsonNumber) UnmarshalJSON(b []byte) error {
-	n.present = true
+	*n = jsonNumber{present: true}
 	if len(b) == 0 || !(b[0] == '-' || (b[0] >= '0' && b[0] <= '9')) {
 		return nil
 	}
@@ -152,11 +153,18 @@ func parseToken(raw string) (*parsedToken, error) {
 	return t, nil
 }
 
-// decodeSegment decodes base64url in Clerk's loose mode: padding optional,
-// the standard alphabet's `+` and `/` rejected.
+// decodeSegment decodes base64url as Clerk does: padding optional, the
+// standard alphabet's `+` and `/` rejected, and, strictly, no set bits past
+// the last byte and no line breaks, so that no two spellings of a signature
+// or payload decode alike.
 func decodeSegment(seg string) ([]byte, error) {
-	return base64.RawURLEncoding.DecodeString(strings.TrimRight(seg, "="))
+	if strings.ContainsAny(seg, "\r\n") {
+		return nil, errMalformedToken
+	}
+	return strictBase64URL.DecodeString(strings.TrimRight(seg, "="))
 }
+
+var strictBase64URL = base64.RawURLEncoding.Strict()
 
 // isJSONObject reports whether b, after leading whitespace, opens an object.
 func isJSONObject(b []byte) bool {

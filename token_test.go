@@ -48,6 +48,9 @@ func TestParseTokenMalformed(t *testing.T) {
 		{"standard alphabet + and /", unitSeg(okHeader) + "." + stdPayload + "." + okSig},
 		{"space inside a segment", unitSeg(okHeader) + "." + unitSeg(okPayload)[:4] + " " + unitSeg(okPayload)[4:] + "." + okSig},
 		{"one dangling base64 character", unitSeg(okHeader) + "." + unitSeg(okPayload) + "." + "abcde"},
+		// "AB" spells one byte with 4 unused bits set; "AA" is the strict form.
+		{"unused trailing bits set", unitSeg(okHeader) + "." + unitSeg(okPayload) + "." + "AB"},
+		{"line break inside a segment", unitSeg(okHeader) + "." + unitSeg(okPayload) + "." + "AA\nAA"},
 		{"header not JSON", unitRawToken(`{"alg":`, okPayload, okSig)},
 		{"header JSON array", unitRawToken(`["RS256"]`, okPayload, okSig)},
 		{"header JSON number", unitRawToken(`42`, okPayload, okSig)},
@@ -274,5 +277,27 @@ func TestHasNonSessionCategory(t *testing.T) {
 				t.Errorf("hasNonSessionCategory() = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestParseTokenDuplicateMembers: as JSON.parse, the last of repeated
+// members counts, also when it has the wrong type.
+func TestParseTokenDuplicateMembers(t *testing.T) {
+	for _, tc := range []struct {
+		payload string
+		check   func(c *sessionClaims) bool
+	}{
+		{`{"sub":"user_1","sub":7}`, func(c *sessionClaims) bool { return c.Sub.present && !c.Sub.isStr && c.Sub.val == "" }},
+		{`{"sub":7,"sub":"user_2"}`, func(c *sessionClaims) bool { return c.Sub.isStr && c.Sub.val == "user_2" }},
+		{`{"exp":1700000000,"exp":"soon"}`, func(c *sessionClaims) bool { return c.Exp.present && !c.Exp.isNum && c.Exp.val == 0 }},
+		{`{"exp":"soon","exp":1700000000}`, func(c *sessionClaims) bool { return c.Exp.isNum && c.Exp.val == 1700000000 }},
+	} {
+		tok, err := parseToken(unitRawToken(`{"alg":"RS256"}`, tc.payload, unitSeg("sig")))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.payload, err)
+		}
+		if !tc.check(&tok.claims) {
+			t.Errorf("%s decoded to %+v", tc.payload, tok.claims)
+		}
 	}
 }
