@@ -236,6 +236,9 @@ func (rk *remoteKeys) fetch() error {
 		}
 		return err
 	}
+	if old := rk.snap.Load(); old != nil {
+		keys.keepUnchanged(*old)
+	}
 	rk.snap.Store(&keys)
 	rk.failure.Store(nil)
 	if c := rk.logger.Check(zap.DebugLevel, "fetched JWKS"); c != nil {
@@ -295,6 +298,17 @@ func isKeyInvalidAnswer(status int, body []byte) bool {
 		}
 	}
 	return status == http.StatusUnauthorized
+}
+
+// keepUnchanged reuses the previous snapshot's key values for keys that did
+// not change, so that a refetch of the same JWKS keeps every cached
+// verification valid (the token cache compares keys by identity).
+func (ks keySnapshot) keepUnchanged(old keySnapshot) {
+	for kid, k := range ks {
+		if o, ok := old[kid]; ok && o.alg == k.alg && o.pub.Equal(k.pub) {
+			ks[kid] = o
+		}
+	}
 }
 
 // parseJWKS turns a JWKS document into a snapshot of its RSA signing keys.

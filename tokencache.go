@@ -39,7 +39,7 @@ type cachedToken struct {
 
 // newTokenCache returns a cache holding at most size entries (size > 0).
 func newTokenCache(size int) *tokenCache {
-	c := &tokenCache{seed: maphash.MakeSeed(), perShard: max(1, size/tokenCacheShards)}
+	c := &tokenCache{seed: maphash.MakeSeed(), perShard: max(1, (size+tokenCacheShards-1)/tokenCacheShards)}
 	for i := range c.shards {
 		c.shards[i].entries = make(map[string]*cachedToken)
 	}
@@ -59,23 +59,31 @@ func (c *tokenCache) get(raw string) *cachedToken {
 	return e
 }
 
-// put stores an entry, first dropping expired ones when the shard is full
-// and then, if it is still full, an arbitrary one.
+// evictProbe is how many entries a full shard looks at to make room.
+const evictProbe = 8
+
+// put stores an entry. A full shard looks at a few entries (in Go's random
+// map order), drops those that expired, and if none had, drops the first it
+// saw: constant work per miss, and an approximately random eviction.
 func (c *tokenCache) put(raw string, e *cachedToken, nowMillis float64) {
 	s := c.shard(raw)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.entries) >= c.perShard {
+		seen, victim := 0, ""
 		for k, old := range s.entries {
+			if seen == 0 {
+				victim = k
+			}
 			if old.session.exp.millis() <= nowMillis {
 				delete(s.entries, k)
 			}
-		}
-		for k := range s.entries {
-			if len(s.entries) < c.perShard {
+			if seen++; seen == evictProbe {
 				break
 			}
-			delete(s.entries, k)
+		}
+		if len(s.entries) >= c.perShard {
+			delete(s.entries, victim)
 		}
 	}
 	s.entries[raw] = e
