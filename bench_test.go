@@ -120,7 +120,7 @@ func BenchmarkVerifyCacheHit(b *testing.B) {
 	f.verifier.cache = newTokenCache(defaultTokenCacheSize)
 	a := authenticator{verifier: f.verifier}
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
-	if res := a.fromHeader(req, f.token); !res.signedIn() {
+	if res := a.fromHeader(&authRequest{r: req, headerToken: f.token}); !res.signedIn() {
 		b.Fatal(res.reason)
 	}
 	b.ReportAllocs()
@@ -151,7 +151,7 @@ func BenchmarkNewSession(b *testing.B) {
 func benchHandler(b *testing.B, f *benchFixture) *ClerkAuth {
 	b.Helper()
 	h := &ClerkAuth{
-		PublishableKey: clerktest.PublishableKeyFor("clerk.bench.test", false),
+		PublishableKey: clerktest.PublishableKeyFor("clerk.bench.test", true), // production: no dev browser rules
 		JWTKey:         string(f.pem),
 		PublicRoutes:   []string{"/", "/sign-in(.*)", "/pricing(.*)", "/api/webhooks(.*)"},
 		APIRoutes:      []string{"/api/(.*)"},

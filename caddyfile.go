@@ -45,6 +45,12 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		require role|permission|feature|plan|reverification <value>
 //
 //		identity_headers on|off
+//
+//		accept session_token api_key m2m_token oauth_token
+//		user_fields email username first_name last_name image_url public_metadata.<key> ...
+//		user_fields_required
+//		user_cache_ttl   <duration>
+//		session_liveness <duration>
 //	}
 //
 // List subdirectives may repeat; their values add up. Values may hold
@@ -93,8 +99,10 @@ func (c *ClerkAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("require: %v", err)
 			}
 			c.Require = append(c.Require, cond)
-		case "accept", "user_fields", "user_fields_required", "session_liveness":
-			return d.Errf("clerk_auth subdirective '%s' is not supported by this version of caddy-clerk yet", sub)
+		case "accept", "user_fields", "user_fields_required", "session_liveness", "user_cache_ttl":
+			if err := c.unmarshalBackend(d, sub); err != nil { // backend.go
+				return err
+			}
 		default:
 			return d.Errf("unrecognized clerk_auth subdirective '%s'", sub)
 		}

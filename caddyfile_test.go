@@ -102,7 +102,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 	tests := map[string]struct{ input, wantErr string }{
 		"inline argument":                  {"clerk_auth foo {\n" + pk + "\n}", "wrong argument count"},
 		"unknown subdirective":             {block(pk, "frobnicate yes"), "unrecognized clerk_auth subdirective 'frobnicate'"},
-		"later feature":                    {block(pk, "accept api_key"), "'accept' is not supported"},
+		"unknown token type":               {block(pk, "accept jwt"), "accept: unknown token type 'jwt'"},
 		"require without value":            {block(pk, "require role"), "require: want 'role <value>'"},
 		"require unknown dimension":        {block(pk, "require colour blue"), "require: unknown dimension 'colour'"},
 		"require matcher-only dimension":   {block(pk, "require signed_in"), "require: unknown dimension 'signed_in'"},

@@ -44,6 +44,7 @@ func (MatchClerk) CaddyModule() caddy.ModuleInfo {
 //	clerk signed_in
 //	clerk org <slug or id>
 //	clerk token_type <session_token|api_key|m2m_token|oauth_token>
+//	clerk scope <scope>                # a scope of the machine token
 //
 // Several clerk lines in one named matcher must all hold.
 func (m *MatchClerk) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {

@@ -27,13 +27,15 @@ type ClerkCondition struct {
 	Org string `json:"org,omitempty"`
 	// TokenType is the verified token's type, e.g. session_token (matcher only).
 	TokenType string `json:"token_type,omitempty"`
+	// Scope is a scope the verified machine token carries (matcher only).
+	Scope string `json:"scope,omitempty"`
 }
 
 // tokenTypes are the token types Clerk knows.
 var tokenTypes = []string{tokenTypeSession, "api_key", "m2m_token", "oauth_token"}
 
 // parseCondition reads `<dimension> [<value>]`, as written in a Caddyfile.
-// matcherForms admits signed_in, org and token_type.
+// matcherForms admits signed_in, org, token_type and scope.
 func parseCondition(args []string, matcherForms bool) (ClerkCondition, error) {
 	var c ClerkCondition
 	if len(args) == 0 {
@@ -42,7 +44,7 @@ func parseCondition(args []string, matcherForms bool) (ClerkCondition, error) {
 	dim := args[0]
 	dims := []string{"role", "permission", "feature", "plan", "reverification"}
 	if matcherForms {
-		dims = append(dims, "signed_in", "org", "token_type")
+		dims = append(dims, "signed_in", "org", "token_type", "scope")
 	}
 	if !slices.Contains(dims, dim) {
 		return c, fmt.Errorf("unknown dimension '%s' (want one of %v)", dim, dims)
@@ -59,7 +61,7 @@ func parseCondition(args []string, matcherForms bool) (ClerkCondition, error) {
 	}
 	*map[string]*string{
 		"role": &c.Role, "permission": &c.Permission, "feature": &c.Feature, "plan": &c.Plan,
-		"reverification": &c.Reverification, "org": &c.Org, "token_type": &c.TokenType,
+		"reverification": &c.Reverification, "org": &c.Org, "token_type": &c.TokenType, "scope": &c.Scope,
 	}[dim] = args[1]
 	return c, c.validate(matcherForms)
 }
@@ -67,7 +69,7 @@ func parseCondition(args []string, matcherForms bool) (ClerkCondition, error) {
 // validate checks that exactly one field is set, to a usable value.
 func (c ClerkCondition) validate(matcherForms bool) error {
 	set := 0
-	for _, v := range []string{c.Role, c.Permission, c.Feature, c.Plan, c.Reverification, c.Org, c.TokenType} {
+	for _, v := range []string{c.Role, c.Permission, c.Feature, c.Plan, c.Reverification, c.Org, c.TokenType, c.Scope} {
 		if v != "" {
 			set++
 		}
@@ -80,7 +82,7 @@ func (c ClerkCondition) validate(matcherForms bool) error {
 		return fmt.Errorf("empty condition: want a dimension and a value, e.g. role org:admin")
 	case set > 1:
 		return fmt.Errorf("a condition asks exactly one thing; write one per line")
-	case !matcherForms && (c.SignedIn || c.Org != "" || c.TokenType != ""):
+	case !matcherForms && (c.SignedIn || c.Org != "" || c.TokenType != "" || c.Scope != ""):
 		return fmt.Errorf("%s is a matcher condition; use the clerk matcher for it", c)
 	case c.Reverification != "" && !validReverification(c.Reverification):
 		return fmt.Errorf("unknown reverification preset '%s' (want strict_mfa, strict, moderate or lax)", c.Reverification)
@@ -91,21 +93,31 @@ func (c ClerkCondition) validate(matcherForms bool) error {
 }
 
 // holds answers the condition for a request's identity. Nothing holds for a
-// request that is not signed in, including a pending session.
+// request that is not signed in, including a pending session. A verified
+// machine token is signed in, has its token_type, scopes and (API keys of an
+// organization) org, and, as in Clerk, has() is false for it.
 func (c ClerkCondition) holds(id *requestIdentity) bool {
-	if id == nil {
+	if id == nil || !id.signedIn() {
 		return false
+	}
+	switch {
+	case c.SignedIn:
+		return true
+	case c.TokenType != "":
+		return c.TokenType == id.tokenType
+	case c.Scope != "":
+		m := id.activeMachine()
+		return m != nil && slices.Contains(m.scopes, c.Scope)
+	}
+	if m := id.activeMachine(); m != nil {
+		return c.Org != "" && c.Org == m.orgID
 	}
 	s := id.active()
 	switch {
 	case s == nil:
 		return false
-	case c.SignedIn:
-		return true
 	case c.Org != "":
 		return c.Org == s.OrgID || c.Org == s.orgSlug
-	case c.TokenType != "":
-		return c.TokenType == id.tokenType
 	}
 	return has(&s.authFacts, authCheck{Role: c.Role, Permission: c.Permission,
 		Feature: c.Feature, Plan: c.Plan, Reverification: c.Reverification})
@@ -115,7 +127,7 @@ func (c ClerkCondition) holds(id *requestIdentity) bool {
 func (c ClerkCondition) String() string {
 	for _, kv := range [...]struct{ k, v string }{
 		{"role", c.Role}, {"permission", c.Permission}, {"feature", c.Feature}, {"plan", c.Plan},
-		{"reverification", c.Reverification}, {"org", c.Org}, {"token_type", c.TokenType},
+		{"reverification", c.Reverification}, {"org", c.Org}, {"token_type", c.TokenType}, {"scope", c.Scope},
 	} {
 		if kv.v != "" {
 			return kv.k + " " + kv.v

@@ -11,10 +11,13 @@ import (
 
 // Clerk's cookie names.
 const (
-	cookieSession   = "__session"
-	cookieClientUAT = "__client_uat"
-	cookieRefresh   = "__refresh"
-	cookieRedirects = "__clerk_redirect_count"
+	cookieSession        = "__session"
+	cookieClientUAT      = "__client_uat"
+	cookieRefresh        = "__refresh"
+	cookieRedirects      = "__clerk_redirect_count"
+	cookieDevBrowser     = "__clerk_db_jwt"          // also a query parameter
+	cookieHandshake      = "__clerk_handshake"       // also a query parameter
+	cookieHandshakeNonce = "__clerk_handshake_nonce" // also a query parameter
 )
 
 // cookieSuffix is Clerk's getCookieSuffix: the first 8 characters of the
@@ -33,10 +36,13 @@ type cookieValue struct {
 // clerkCookies are the cookies authenticateRequest reads, both unsuffixed and
 // suffixed; other cookies are skipped without being copied.
 type clerkCookies struct {
-	session, sessionSfx     cookieValue
-	clientUAT, clientUATSfx cookieValue
-	refreshSfx              cookieValue
-	redirectCount           cookieValue // the handshake loop counter, never suffixed
+	session, sessionSfx       cookieValue
+	clientUAT, clientUATSfx   cookieValue
+	refreshSfx                cookieValue
+	devBrowser, devBrowserSfx cookieValue // development instances' dev browser token
+	redirectCount             cookieValue // the handshake loop counter, never suffixed
+	handshake                 cookieValue // an inbound handshake token, never suffixed
+	handshakeNonce            cookieValue // an inbound handshake nonce, never suffixed
 }
 
 // readClerkCookies parses the Cookie headers the way Clerk's cookie parser
@@ -61,6 +67,12 @@ func readClerkCookies(h http.Header, suffix string) clerkCookies {
 				dst = &c.clientUAT
 			case name == cookieRedirects:
 				dst = &c.redirectCount
+			case name == cookieDevBrowser:
+				dst = &c.devBrowser
+			case name == cookieHandshake:
+				dst = &c.handshake
+			case name == cookieHandshakeNonce:
+				dst = &c.handshakeNonce
 			case suffix == "":
 				continue
 			case isSuffixed(name, cookieSession, suffix):
@@ -69,6 +81,8 @@ func readClerkCookies(h http.Header, suffix string) clerkCookies {
 				dst = &c.clientUATSfx
 			case isSuffixed(name, cookieRefresh, suffix):
 				dst = &c.refreshSfx
+			case isSuffixed(name, cookieDevBrowser, suffix):
+				dst = &c.devBrowserSfx
 			default:
 				continue
 			}
@@ -119,10 +133,10 @@ func (in *instance) usesSuffixedCookies(c *clerkCookies, nowSeconds int64, peek 
 	var claims, claimsSfx *tokenFacts
 	if session != "" {
 		claims = peek(session)
-		if claims == nil || claims.iss == "" {
+		if claims == nil || !claims.issTruthy {
 			return false // malformed or no issuer: signed out on the unsuffixed cookies
 		}
-		if stripScheme(claims.iss) != in.frontendHost {
+		if !claims.issString || stripScheme(claims.iss) != in.frontendHost {
 			return true // another instance's token: trust the suffixed cookies
 		}
 	}
@@ -139,9 +153,8 @@ func (in *instance) usesSuffixedCookies(c *clerkCookies, nowSeconds int64, peek 
 	if uatSfxZero && !uatZero {
 		return false // suffixed signed out, unsuffixed signed in
 	}
-	if !in.production && !uatSfxZero && uatZero && claimsSfx != nil &&
-		claimsSfx.exp.isNum && claimsSfx.exp.val <= float64(nowSeconds) {
-		return false
+	if !in.production && !uatSfxZero && uatZero && claimsSfx != nil && claimsSfx.exp.num <= float64(nowSeconds) {
+		return false // NaN (no exp) compares false, as in JavaScript
 	}
 	if uatSfx.val == "" && sessionSfx != "" {
 		return false // suffixed session without its client_uat
@@ -149,18 +162,22 @@ func (in *instance) usesSuffixedCookies(c *clerkCookies, nowSeconds int64, peek 
 	return true
 }
 
-// iatOrZero is `payload.iat || 0` on an unverified payload.
+// iatOrZero is `payload.iat || 0` on an unverified payload, as a number for
+// a comparison (NaN when JavaScript's would be).
 func iatOrZero(c *tokenFacts) float64 {
-	if c == nil || !c.iat.isNum {
+	if c == nil || !c.iat.truthy {
 		return 0
 	}
-	return c.iat.val
+	return c.iat.num
 }
 
-// tokenFacts are the unverified claims the cookie rules read.
+// tokenFacts are the unverified claims the cookie rules read, with what
+// JavaScript makes of them: iss must be truthy (rule 1) and a string (rule
+// 2); iat and exp are compared as numbers.
 type tokenFacts struct {
-	iss      string
-	iat, exp jsonNumber
+	iss                  string
+	issTruthy, issString bool
+	iat, exp             jsValue
 }
 
 // stripScheme removes every "http://" and "https://", case-insensitively, as
@@ -189,7 +206,8 @@ func schemePrefixLen(s string) int {
 }
 
 // parseClientUAT is JavaScript's Number.parseInt(v) || 0: leading digits
-// (after an optional sign and leading whitespace), 0 when there are none.
+// (after leading whitespace, an optional sign and, for hexadecimal, 0x), 0
+// when there are none.
 func parseClientUAT(v string) int64 {
 	v = strings.TrimLeft(v, " \t\n\r\v\f")
 	neg := false
@@ -197,12 +215,28 @@ func parseClientUAT(v string) int64 {
 		neg = v[0] == '-'
 		v = v[1:]
 	}
+	base := int64(10)
+	if len(v) >= 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X') {
+		base, v = 16, v[2:]
+	}
 	var n int64
-	for i := 0; i < len(v) && v[i] >= '0' && v[i] <= '9'; i++ {
-		if n > (1<<62)/10 {
+	for i := 0; i < len(v); i++ {
+		d := int64(36)
+		switch c := v[i]; {
+		case '0' <= c && c <= '9':
+			d = int64(c - '0')
+		case 'a' <= c && c <= 'f':
+			d = int64(c-'a') + 10
+		case 'A' <= c && c <= 'F':
+			d = int64(c-'A') + 10
+		}
+		if d >= base {
 			break
 		}
-		n = n*10 + int64(v[i]-'0')
+		if n > (1<<62)/base {
+			break
+		}
+		n = n*base + d
 	}
 	if neg {
 		return -n

@@ -147,8 +147,10 @@ type authResult struct {
 	status    string
 	reason    string
 	tokenType string
-	session   *session // the verified session; also set for a pending one
-	tokenSent bool     // a session token came in the header or a cookie
+	session   *session      // the verified session; also set for a pending one
+	tokenSent bool          // a session token came in the header or a cookie
+	response  *authResponse // cookies and redirects for the browser (handshake.go), nil for none
+	extra     *authExtra    // machine token, user profile (machine.go), nil for plain sessions
 }
 
 // signedIn reports whether the request carries an active, verified session.
@@ -189,6 +191,9 @@ func (id *requestIdentity) placeholder(key string) (any, bool) {
 		if s := id.active(); s != nil {
 			return s.UserID, true
 		}
+		if m := id.activeMachine(); m != nil {
+			return m.logUser(), true
+		}
 		return "", true
 	}
 	name, ok := strings.CutPrefix(key, "clerk.")
@@ -207,6 +212,9 @@ func (id *requestIdentity) placeholder(key string) (any, bool) {
 			return id.session.status, true
 		}
 		return "", true
+	}
+	if v, ok := id.backendPlaceholder(name); ok {
+		return v, true
 	}
 	s := id.active()
 	if s == nil {

@@ -45,8 +45,10 @@ func envPort(name, def string) string {
 	return def
 }
 
-// Shared by every integration test: the local Clerk instance and an upstream
-// that echoes the X-Clerk-* headers it receives.
+// Shared by every integration test: the local Clerk instance (a production
+// instance: development instances add the dev browser rules, tested in
+// integration_handshake_test.go) and an upstream that echoes the X-Clerk-*
+// headers it receives.
 var (
 	itClerk    *clerktest.Instance
 	itUpstream *httptest.Server
@@ -55,7 +57,7 @@ var (
 func TestMain(m *testing.M) {
 	caddytest.Default.AdminPort, _ = strconv.Atoi(itAdminPort)
 	var err error
-	if itClerk, err = clerktest.New(clerktest.Options{Host: "clerk.app.test"}); err != nil {
+	if itClerk, err = clerktest.New(clerktest.Options{Host: "clerk.app.test", Live: true}); err != nil {
 		fmt.Fprintln(os.Stderr, "starting clerktest:", err)
 		os.Exit(1)
 	}

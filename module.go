@@ -75,14 +75,36 @@ type ClerkAuth struct {
 	// SignInURL is where signed-out page requests are redirected.
 	// Default: https://<accounts portal host>/sign-in.
 	SignInURL string `json:"sign_in_url,omitempty"`
-	// Handshake refreshes expired browser sessions through the Frontend API.
-	// Default: true. Until the handshake is built, would-be handshakes are
-	// answered as signed out with Clerk's reason either way.
+	// Handshake refreshes browser sessions through the Frontend API, as
+	// Clerk's SDK does: page requests whose session token is missing,
+	// expired or stale are redirected to the Frontend API's handshake, and
+	// inbound handshakes are applied (their parameters never reach the
+	// upstream). It needs publishable_key. Off, such requests are signed out
+	// with Clerk's reason and handshake parameters pass through untouched,
+	// for an upstream that runs its own Clerk SDK. Default: true.
 	Handshake *bool `json:"handshake,omitempty"`
 	// IdentityHeaders sets X-Clerk-* request headers for signed-in requests.
 	// Default: true.
 	IdentityHeaders *bool `json:"identity_headers,omitempty"`
 
+	// Accept lists the token types accepted in the Authorization header:
+	// session_token, api_key, m2m_token, oauth_token. Default: session_token.
+	Accept []string `json:"accept,omitempty"`
+	// UserFields are Backend API user fields exposed as {clerk.user.<field>}
+	// and X-Clerk-User-<Field>: email, phone_number, username, first_name,
+	// last_name, image_url, external_id, public_metadata.<key>,
+	// private_metadata.<key>, unsafe_metadata.<key>.
+	UserFields []string `json:"user_fields,omitempty"`
+	// UserFieldsRequired answers 503 when the user cannot be fetched,
+	// instead of passing the request on without enrichment.
+	UserFieldsRequired bool `json:"user_fields_required,omitempty"`
+	// UserCacheTTL is how long fetched users are reused. Default: 5m.
+	UserCacheTTL *caddy.Duration `json:"user_cache_ttl,omitempty"`
+	// SessionLiveness checks through the Backend API that the session is
+	// still active, reusing an answer for this long. 0 (the default): off.
+	SessionLiveness caddy.Duration `json:"session_liveness,omitempty"`
+
+	backend         backendFeatures // backend.go
 	auth            authenticator
 	routes          routeRules
 	signIn          *url.URL // nil: no sign-in redirect, signed-out pages get 401
@@ -147,6 +169,12 @@ func (c *ClerkAuth) Provision(ctx caddy.Context) error {
 		return err
 	}
 	c.auth = authenticator{verifier: v, inst: inst}
+	if err := c.provisionBrowserSessions(inst); err != nil {
+		return err
+	}
+	if err := c.provisionBackend(ctx, inst, v); err != nil {
+		return err
+	}
 
 	if c.routes, err = compileRouteRules(c.PublicRoutes, c.ProtectedRoutes, c.APIRoutes); err != nil {
 		return err
@@ -271,6 +299,10 @@ func (c *ClerkAuth) Validate() error {
 
 // Cleanup releases this config's hold on the shared key cache.
 func (c *ClerkAuth) Cleanup() error {
+	c.cleanupBackend()
+	if c.auth.api != nil {
+		c.auth.api.close()
+	}
 	if c.poolKey == "" {
 		return nil
 	}
@@ -294,11 +326,18 @@ func (c *ClerkAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 	}
 	if isPreflight(r) {
 		id.authResult = signedOut("", false)
+		c.stripHandshake(r)
 		return next.ServeHTTP(w, r)
 	}
 
 	id.authResult = c.auth.authenticate(r)
 	defer logIdentity(r, &id.authResult)
+	if c.answerBrowser(w, r, route, &id.authResult) { // handshake cookies and redirects (handshake.go)
+		return nil
+	}
+	if err := c.checkSession(w, r, id, route); err != nil { // revocation, liveness (liveness.go)
+		return err
+	}
 	if ce := c.logger.Check(zap.DebugLevel, "authenticated request"); ce != nil {
 		ce.Write(zap.String("status", id.status), zap.String("reason", id.reason), zap.Bool("protected", route.protected))
 	}
@@ -314,8 +353,14 @@ func (c *ClerkAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 			}
 		}
 	}
-	if s := id.active(); s != nil && c.identityHeaders {
-		setIdentityHeaders(r.Header, s)
+	if err := c.enrich(w, r, id); err != nil { // user_fields (enrich.go)
+		return err
+	}
+	if c.identityHeaders {
+		if s := id.active(); s != nil {
+			setIdentityHeaders(r.Header, s)
+		}
+		c.setBackendHeaders(r.Header, id)
 	}
 	return next.ServeHTTP(w, r)
 }

@@ -31,4 +31,28 @@ const (
 	reasonRefreshNonEligibleNonGet     = "non-eligible-non-get"
 	reasonRefreshNonEligibleNoCookie   = "non-eligible-no-refresh-cookie"
 	reasonRefreshMissingAPIClient      = "missing-api-client"
+
+	// The development-instance and handshake reasons of authenticateRequest.
+	reasonDevBrowserMissing        = "dev-browser-missing"
+	reasonDevBrowserSync           = "dev-browser-sync"
+	reasonPrimaryRespondsToSyncing = "primary-responds-to-syncing"
+	reasonSessionTokenMissing      = "session-token-missing"
+
+	// Why an inbound handshake was rejected (ours: Clerk's SDK throws or
+	// reports session-token-missing). A rejected token or session also
+	// carries the verification reason: handshake-token-invalid-signature,
+	// handshake-session-token-expired, ...
+	reasonHandshakeNonceUnknown     = "handshake-nonce-unknown"
+	reasonHandshakeNonceUnavailable = "handshake-nonce-unavailable"
+	reasonHandshakePrefix           = "handshake-"
+	reasonHandshakeSessionPrefix    = "handshake-session-"
+
+	// Why an expired session was not refreshed through the Backend API,
+	// after session-token-expired-refresh- (Clerk's RefreshTokenErrorReason).
+	reasonRefreshInvalidSessionToken = "invalid-session-token"
+	reasonRefreshDecodeFailed        = "expired-session-token-decode-failed"
+	reasonRefreshMissingSidClaim     = "expired-session-token-missing-sid-claim"
+	reasonRefreshFetchError          = "fetch-error"
+	reasonRefreshUnexpectedSDKError  = "unexpected-sdk-error"
+	reasonRefreshUnexpectedBAPIError = "unexpected-bapi-error"
 )

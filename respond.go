@@ -138,6 +138,11 @@ func (c *ClerkAuth) rejectSignedOut(w http.ResponseWriter, r *http.Request, rc r
 		q := target.Query()
 		q.Set("redirect_url", clerkURL.String())
 		target.RawQuery = q.Encode()
+		if a.response != nil && a.response.devBrowser != "" && !sameURLOrigin(target, clerkURL) {
+			// A development instance's accounts portal on another origin
+			// learns the browser's dev browser token, as in Clerk's SDK.
+			target.RawQuery += "&" + cookieDevBrowser + "=" + url.QueryEscape(a.response.devBrowser)
+		}
 		h.Set("Location", target.String())
 		w.WriteHeader(http.StatusTemporaryRedirect)
 		return nil

@@ -38,7 +38,8 @@ type verifier struct {
 	authorizedParties []string
 	skewMillis        int64
 	now               func() time.Time
-	cache             *tokenCache // nil: every token is verified afresh
+	cache             *tokenCache     // nil: every token is verified afresh
+	revoked           *revocationList // the instance's (revocation.go): learns token lifetimes; nil in unit tests
 }
 
 // rsaHashes maps the algorithms Clerk accepts to their digests.
@@ -98,6 +99,9 @@ func (v *verifier) cached(raw string) *session {
 
 // remember caches a verified token's identity.
 func (v *verifier) remember(t *parsedToken, s *session, key verificationKey) {
+	if v.revoked != nil {
+		v.revoked.noteTokenLifetime(s.iat, s.exp)
+	}
 	if v.cache != nil {
 		v.cache.put(t.raw, &cachedToken{session: s, kid: t.header.Kid.str(), key: key}, float64(v.now().UnixMilli()))
 	}

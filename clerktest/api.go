@@ -75,7 +75,7 @@ func (i *Instance) HandleFrontend(pattern string, h http.Handler) {
 
 // HandleBackend registers an extra handler on the BAPI server, with
 // http.ServeMux pattern syntax (for example
-// "GET /v1/clients/handshake_payload"). Requests reach h only with
+// "GET /v1/organizations"). Requests reach h only with
 // "Authorization: Bearer <secret key>"; others get Clerk's 401
 // clerk_key_invalid error. It panics if the pattern conflicts with an
 // existing one, like http.ServeMux.Handle.

@@ -54,6 +54,19 @@ type Options struct {
 	// default DefaultTokenLifetime (60s). A negative value mints tokens
 	// that are already expired.
 	TokenLifetime time.Duration
+
+	// SignInUsers are offered on the account portal's sign-in page (any
+	// user id can be typed in as well). See fapi.go and portal.go.
+	SignInUsers []SignInUser
+	// RefreshCookies makes the handshake also set the HttpOnly
+	// __refresh_<suffix> cookie, which the Backend API's
+	// POST /v1/sessions/{id}/refresh accepts.
+	RefreshCookies bool
+	// AllowedOrigins are the origins (scheme://host[:port]) the Frontend
+	// API and the account portal redirect to and accept forms from.
+	// Default: loopback hosts, localhost, and the domain Host belongs to
+	// ("clerk.app.test": app.test and its subdomains).
+	AllowedOrigins []string
 }
 
 func (o Options) withDefaults() Options {
@@ -97,6 +110,8 @@ type Instance struct {
 	frontendMux *http.ServeMux
 	backendMux  *http.ServeMux
 	inflight    tracker
+	bapi        bapiState    // users, sessions, machine tokens, webhooks (bapi.go)
+	browser     browserState // clients, handshakes, the account portal (fapi.go)
 
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -126,6 +141,8 @@ func New(opts Options) (*Instance, error) {
 		i.frontend.shutdown()
 		return nil, fmt.Errorf("clerktest: backend API: %w", err)
 	}
+	i.mountBackendAPI()
+	i.mountBrowserSessions()
 	key, err := newSigningKey(o.KeyBits)
 	if err != nil {
 		i.frontend.shutdown()

@@ -399,14 +399,14 @@ func TestJWKSFetches(t *testing.T) {
 
 func TestExtraHandlers(t *testing.T) {
 	i := Start(t, Options{})
-	i.HandleBackend("GET /v1/clients/handshake_payload", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	i.HandleBackend("GET /v1/extra", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"directives": []string{"__session=" + r.URL.Query().Get("nonce")}})
 	}))
 	i.HandleFrontend("GET /v1/environment", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("env"))
 	}))
-	url := i.BackendAPIURL() + "/v1/clients/handshake_payload?nonce=n1"
+	url := i.BackendAPIURL() + "/v1/extra?nonce=n1"
 	if res := get(t, url); res.status != 401 {
 		t.Errorf("extra BAPI handler without key: %d", res.status)
 	}

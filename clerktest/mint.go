@@ -98,7 +98,9 @@ type Org struct {
 // key (RS256 unless s.Header says otherwise). It never panics.
 func (i *Instance) Mint(s Session) string {
 	kid := i.KeyID()
-	return i.Sign(sessionHeader(kid, s.Header), i.SessionClaims(s))
+	claims := i.SessionClaims(s)
+	i.noteSession(claims) // the Backend API now knows the session (users.go)
+	return i.Sign(sessionHeader(kid, s.Header), claims)
 }
 
 // MintWithKey is Mint signed with a foreign key, for forged tokens: the
