@@ -299,14 +299,14 @@ func (a *authenticator) verifyHandshakeToken(ctx context.Context, raw string) ([
 	p, s, _ := strings.Cut(rest, ".")
 	var header jwtHeader
 	headerJSON, err := decodeSegment(h)
-	if err != nil || !isJSONObject(headerJSON) || json.Unmarshal(headerJSON, &header) != nil {
+	if err != nil || !isJSONObject(headerJSON) || unmarshalExact(headerJSON, &header) != nil {
 		return fail(reasonTokenInvalid)
 	}
 	payloadJSON, err := decodeSegment(p)
 	var payload struct {
 		Handshake json.RawMessage `json:"handshake"`
 	}
-	if err != nil || !isJSONObject(payloadJSON) || json.Unmarshal(payloadJSON, &payload) != nil {
+	if err != nil || !isJSONObject(payloadJSON) || unmarshalExact(payloadJSON, &payload) != nil {
 		return fail(reasonTokenInvalid)
 	}
 	sig, err := decodeSegment(s)

@@ -62,7 +62,7 @@ func newSession(t *parsedToken) (*session, error) {
 		var act struct {
 			Sub jsonString `json:"sub"`
 		}
-		if json.Unmarshal(c.Act, &act) == nil {
+		if isJSONObject(c.Act) && unmarshalExact(c.Act, &act) == nil {
 			s.actorID = act.Sub.str()
 		}
 	}
@@ -100,7 +100,7 @@ func (s *session) setV2Org(c *sessionClaims) error {
 		Per jsonString `json:"per"`
 		Fpm jsonString `json:"fpm"`
 	}
-	if err := json.Unmarshal(c.O, &o); err != nil {
+	if err := unmarshalExact(c.O, &o); err != nil {
 		return err
 	}
 	s.OrgID, s.orgSlug = o.ID.str(), o.Slg.str()

@@ -279,7 +279,7 @@ func (m *machineVerifier) verifyJWT(ctx context.Context, typ string, t *parsedTo
 		return fail
 	}
 	var c machineClaims
-	if json.Unmarshal(t.payload, &c) != nil || !c.Sub.isStr || !c.Exp.isNum {
+	if unmarshalExact(t.payload, &c) != nil || !c.Sub.isStr || !c.Exp.isNum {
 		return fail
 	}
 	nowMillis, skew := float64(m.now().UnixMilli()), float64(m.skewMillis)

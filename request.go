@@ -273,9 +273,11 @@ func claimFacts(t *parsedToken) *tokenFacts {
 		iat: jsNumberClaim(c.Iat), exp: jsNumberClaim(c.Exp)}
 	if (c.Iss.present && !c.Iss.isStr) || (c.Iat.present && !c.Iat.isNum) || (c.Exp.present && !c.Exp.isNum) {
 		var raw struct {
-			Iss, Iat, Exp json.RawMessage
+			Iss json.RawMessage `json:"iss"`
+			Iat json.RawMessage `json:"iat"`
+			Exp json.RawMessage `json:"exp"`
 		}
-		if json.Unmarshal(t.payload, &raw) == nil {
+		if unmarshalExact(t.payload, &raw) == nil {
 			if c.Iss.present && !c.Iss.isStr {
 				f.issTruthy = jsValueOf(raw.Iss).truthy
 			}

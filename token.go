@@ -140,11 +140,11 @@ func parseToken(raw string) (*parsedToken, error) {
 	p, s, _ := strings.Cut(rest, ".")
 	t := &parsedToken{raw: raw, signingInput: raw[:len(h)+1+len(p)]}
 	headerJSON, err := decodeSegment(h)
-	if err != nil || !isJSONObject(headerJSON) || json.Unmarshal(headerJSON, &t.header) != nil {
+	if err != nil || !isJSONObject(headerJSON) || unmarshalExact(headerJSON, &t.header) != nil {
 		return nil, errMalformedToken
 	}
 	if t.payload, err = decodeSegment(p); err != nil || !isJSONObject(t.payload) ||
-		json.Unmarshal(t.payload, &t.claims) != nil {
+		unmarshalExact(t.payload, &t.claims) != nil {
 		return nil, errMalformedToken
 	}
 	if t.signature, err = decodeSegment(s); err != nil {
