@@ -136,6 +136,7 @@ func (b *backendFeatures) fetchUser(ctx context.Context, userID string) *userPro
 	epoch := b.state.userEpoch.Load()
 	var raw json.RawMessage
 	err := b.bapi.get(ctx, "/v1/users/"+url.PathEscape(userID), &raw)
+	countBAPICall("user", err) // metrics.go
 	now := time.Now()
 	p := &userProfile{}
 	if err == nil {

@@ -231,6 +231,7 @@ func (rk *remoteKeys) fetch() error {
 			reason = reasonSecretKeyInvalid
 		}
 		rk.failure.Store(&reason)
+		jwksFetchError.Inc() // metrics.go
 		if c := rk.logger.Check(zap.WarnLevel, "fetching JWKS failed; keeping previous keys"); c != nil {
 			c.Write(zap.Error(err), zap.Bool("have_keys", rk.snap.Load() != nil))
 		}
@@ -241,6 +242,7 @@ func (rk *remoteKeys) fetch() error {
 	}
 	rk.snap.Store(&keys)
 	rk.failure.Store(nil)
+	jwksFetchOK.Inc()
 	if c := rk.logger.Check(zap.DebugLevel, "fetched JWKS"); c != nil {
 		c.Write(zap.Int("keys", len(keys)))
 	}

@@ -106,6 +106,7 @@ func (b *backendFeatures) fetchSession(ctx context.Context, sid string) liveness
 		Status string `json:"status"`
 	}
 	err := b.bapi.get(ctx, "/v1/sessions/"+url.PathEscape(sid), &s)
+	countBAPICall("session", err) // metrics.go
 	now := time.Now()
 	var a livenessAnswer
 	switch {

@@ -376,6 +376,7 @@ func (b *backendFeatures) callVerify(ctx context.Context, typ, raw string, sum [
 	ep := verifyPaths[typ]
 	var ans machineTokenJSON
 	err := b.bapi.post(ctx, ep.path, map[string]string{ep.field: raw}, &ans)
+	countBAPICall(typ, err) // metrics.go
 	now := time.Now()
 	cache := b.state.machines
 	switch {

@@ -193,6 +193,10 @@ func (c *ClerkAuth) Provision(ctx caddy.Context) error {
 		}
 	}
 	c.identityHeaders = c.IdentityHeaders == nil || *c.IdentityHeaders
+	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil { // metrics.go
+		return err
+	}
+	liveTokenCaches.Store(v.cache, struct{}{})
 	return nil
 }
 
@@ -300,6 +304,9 @@ func (c *ClerkAuth) Validate() error {
 // Cleanup releases this config's hold on the shared key cache.
 func (c *ClerkAuth) Cleanup() error {
 	c.cleanupBackend()
+	if c.auth.verifier != nil && c.auth.verifier.cache != nil {
+		liveTokenCaches.Delete(c.auth.verifier.cache)
+	}
 	if c.auth.api != nil {
 		c.auth.api.close()
 	}
@@ -322,20 +329,24 @@ func (c *ClerkAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 	route, err := c.routes.classify(r.URL)
 	if err != nil {
 		id.authResult = signedOut("", false)
+		countDecision(outcomeBadRequest, "")
 		return caddyhttp.Error(http.StatusBadRequest, err)
 	}
 	if isPreflight(r) {
 		id.authResult = signedOut("", false)
 		c.stripHandshake(r)
+		countDecision(outcomePreflight, "")
 		return next.ServeHTTP(w, r)
 	}
 
 	id.authResult = c.auth.authenticate(r)
 	defer logIdentity(r, &id.authResult)
 	if c.answerBrowser(w, r, route, &id.authResult) { // handshake cookies and redirects (handshake.go)
+		countDecision(outcomeHandshake, id.reason)
 		return nil
 	}
 	if err := c.checkSession(w, r, id, route); err != nil { // revocation, liveness (liveness.go)
+		countDecision(outcomeUnavailable, id.reason)
 		return err
 	}
 	if ce := c.logger.Check(zap.DebugLevel, "authenticated request"); ce != nil {
@@ -343,18 +354,26 @@ func (c *ClerkAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 	}
 
 	if route.protected && !id.signedIn() {
+		countDecision(outcomeUnauthenticated, id.reason)
 		return c.rejectSignedOut(w, r, route, &id.authResult)
 	}
 	if route.protected {
 		for _, cond := range c.Require {
 			if !cond.holds(id) {
 				id.reason = "require " + cond.String()
+				countDecision(outcomeForbidden, id.reason)
 				return c.rejectUnauthorized(w, r, route, id.reason)
 			}
 		}
 	}
 	if err := c.enrich(w, r, id); err != nil { // user_fields (enrich.go)
+		countDecision(outcomeUnavailable, id.reason)
 		return err
+	}
+	if id.signedIn() {
+		countDecision(outcomeSignedIn, id.reason)
+	} else {
+		countDecision(outcomeSignedOut, id.reason)
 	}
 	if c.identityHeaders {
 		if s := id.active(); s != nil {

@@ -57,6 +57,7 @@ func (v *verifier) verify(ctx context.Context, t *parsedToken) (verificationKey,
 	if t.header.Cat.str() == categoryM2M {
 		return verificationKey{}, reasonTokenInvalid
 	}
+	defer observeVerification(time.Now()) // metrics.go
 	key, reason := v.keys.key(ctx, t.header.Kid.str())
 	if reason != "" {
 		return key, reason
@@ -88,12 +89,15 @@ func (v *verifier) cached(raw string) *session {
 	}
 	e := v.cache.get(raw)
 	if e == nil {
+		tokenCacheMisses.Inc()
 		return nil
 	}
 	if e.session.exp.millis() <= float64(v.now().UnixMilli()-v.skewMillis) || !v.keys.current(e.kid, e.key) {
 		v.cache.drop(raw)
+		tokenCacheMisses.Inc()
 		return nil
 	}
+	tokenCacheHits.Inc()
 	return e.session
 }
 
