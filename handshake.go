@@ -15,14 +15,11 @@ package caddyclerk
 // keeps only Clerk's own cookies, and verifies the session token they carry.
 
 import (
-	"bytes"
 	"context"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -611,13 +608,11 @@ func stripQuery(raw string) (string, bool) {
 	return strings.Join(kept, "&"), true
 }
 
-// browserAPI is the small Backend API caller that browser sessions need
-// (handshake payloads and session refresh): one attempt, JSON in and out,
-// the secret key, Clerk's API version, a short timeout. It never logs.
+// browserAPI is what browser sessions ask the Backend API (handshake
+// payloads and session refresh): one attempt of the shared client (bapi.go),
+// since it runs on the request path, plus the nonce redemption limit.
 type browserAPI struct {
-	base   string // api_url without a trailing slash
-	auth   string // "Bearer <secret key>"
-	client *http.Client
+	bapi   *bapiClient
 	nonces *rateLimiter // handshake nonce redemptions
 }
 
@@ -625,85 +620,36 @@ type browserAPI struct {
 // handshake, so far above what returning browsers need.
 const nonceRedemptionsPerSecond = 100
 
-// browserAPITimeout bounds one call; it is on the request path.
-const browserAPITimeout = 5 * time.Second
-
 func newBrowserAPI(base, secretKey string) *browserAPI {
-	return &browserAPI{
-		base:   strings.TrimRight(base, "/"),
-		auth:   "Bearer " + secretKey,
-		nonces: newRateLimiter(nonceRedemptionsPerSecond),
-		client: &http.Client{
-			Timeout: browserAPITimeout,
-			Transport: &http.Transport{
-				Proxy:                 http.ProxyFromEnvironment,
-				DialContext:           (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
-				TLSHandshakeTimeout:   2 * time.Second,
-				ResponseHeaderTimeout: browserAPITimeout,
-				MaxIdleConns:          8,
-				IdleConnTimeout:       time.Minute,
-			},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-	}
+	return &browserAPI{bapi: newBAPIClient(base, secretKey), nonces: newRateLimiter(nonceRedemptionsPerSecond)}
 }
 
-// call sends one request. It returns the status, the first Clerk error code
-// of a failed answer, and an error when there was no answer at all or a
-// successful answer could not be decoded into out.
+// call sends one request. It returns the status (0 without an answer), the
+// first Clerk error code of a failed answer, and an error when there was no
+// answer at all or a successful answer could not be decoded into out.
 func (b *browserAPI) call(ctx context.Context, method, pathAndQuery string, in, out any) (int, string, error) {
-	ctx, cancel := context.WithTimeout(ctx, browserAPITimeout)
-	defer cancel()
-	var body io.Reader
+	var body []byte
 	if in != nil {
-		data, err := json.Marshal(in)
-		if err != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
 			return 0, "", err
 		}
-		body = bytes.NewReader(data)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, b.base+pathAndQuery, body)
-	if err != nil {
-		return 0, "", err
+	err := b.bapi.once(ctx, method, pathAndQuery, body, out)
+	var be *bapiError
+	var de *decodeError
+	switch {
+	case err == nil:
+		return http.StatusOK, "", nil
+	case errors.As(err, &be):
+		return be.Status, be.Code, nil
+	case errors.As(err, &de):
+		return http.StatusOK, "", err
 	}
-	req.Header.Set("Authorization", b.auth)
-	req.Header.Set("Clerk-API-Version", clerkAPIVersion)
-	req.Header.Set("User-Agent", userAgent)
-	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return 0, "", errors.New("backend API unreachable") // the error would name the URL
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, jwksMaxBody))
-	if err != nil {
-		return resp.StatusCode, "", errors.New("reading the backend API answer")
-	}
-	isJSON := false
-	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil && mt == "application/json" {
-		isJSON = true
-	}
-	if resp.StatusCode >= 400 {
-		var e struct {
-			Errors []struct {
-				Code string `json:"code"`
-			} `json:"errors"`
-		}
-		if isJSON && json.Unmarshal(data, &e) == nil && len(e.Errors) > 0 {
-			return resp.StatusCode, e.Errors[0].Code, nil
-		}
-		return resp.StatusCode, "", nil
-	}
-	if out != nil && (!isJSON || json.Unmarshal(data, out) != nil) {
-		return resp.StatusCode, "", errors.New("undecodable backend API answer")
-	}
-	return resp.StatusCode, "", nil
+	return 0, "", errors.New("backend API unreachable")
 }
 
-func (b *browserAPI) close() { b.client.CloseIdleConnections() }
+func (b *browserAPI) close() { b.bapi.close() }
 
 // provisionBrowserSessions sets up the handshake (on by default, with a
 // publishable key) and the Backend API calls of browser sessions (with a

@@ -53,7 +53,7 @@ func (a *authenticator) refresh(q *authRequest) (authResult, string) {
 		"request_origin":  urlOrigin(requestURL(q.r)),
 		"request_headers": requestHeaders(q.r),
 	}
-	key := sha256.Sum256([]byte(a.api.base + "\x00" + expired + "\x00" + refreshToken))
+	key := sha256.Sum256([]byte(a.api.bapi.base + "\x00" + expired + "\x00" + refreshToken))
 	ctx := context.WithoutCancel(q.r.Context())
 	v, _, _ := refreshGroup.Do(string(key[:]), func() (any, error) {
 		res, cause := a.refreshCall(ctx, path, body)
