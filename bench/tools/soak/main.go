@@ -28,12 +28,12 @@
 package main
 
 import (
-	"bufio"
+	"github.com/caddy-clerk/caddy-clerk/bench/tools/internal/procstat"
+
 	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -210,8 +210,8 @@ http://:%d {
 	var sent atomic.Int64
 	start := time.Now()
 	takeSample := func(after bool) {
-		rss, hwm := procMem(pid)
-		heap, sys := liveHeap(admin)
+		rss, hwm := procstat.ProcMem(pid)
+		heap, sys := procstat.LiveHeap(admin)
 		samples = append(samples, memSample{time.Since(start), rss, hwm, heap, sys, sent.Load(), after})
 		log.Printf("soak: t=%4.0fs requests=%d VmRSS=%.1f MiB live heap=%.1f MiB",
 			time.Since(start).Seconds(), sent.Load(), float64(rss)/1024, float64(heap)/(1<<20))
@@ -608,50 +608,4 @@ func (s *soak) warmUp(ctx context.Context, client *http.Client, limit time.Durat
 		time.Sleep(200 * time.Millisecond)
 	}
 	return errors.New(last)
-}
-
-// procMem reads VmRSS and VmHWM (KiB) from /proc/<pid>/status.
-func procMem(pid int) (rss, hwm int64) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		switch k {
-		case "VmRSS":
-			rss = n
-		case "VmHWM":
-			hwm = n
-		}
-	}
-	return rss, hwm
-}
-
-// liveHeap forces a GC in Caddy through its admin API and returns
-// HeapAlloc and HeapSys from its expvar memstats.
-func liveHeap(admin string) (alloc, sys uint64) {
-	client := &http.Client{Timeout: 30 * time.Second}
-	if resp, err := client.Get(admin + "/debug/pprof/heap?gc=1"); err == nil {
-		io.Copy(io.Discard, resp.Body) //nolint:errcheck
-		resp.Body.Close()
-	}
-	resp, err := client.Get(admin + "/debug/vars")
-	if err != nil {
-		return 0, 0
-	}
-	defer resp.Body.Close()
-	var vars struct {
-		Memstats struct{ HeapAlloc, HeapSys uint64 } `json:"memstats"`
-	}
-	if json.NewDecoder(resp.Body).Decode(&vars) != nil {
-		return 0, 0
-	}
-	return vars.Memstats.HeapAlloc, vars.Memstats.HeapSys
 }
