@@ -38,6 +38,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/caddy-clerk/caddy-clerk/bench/tools/internal/procstat"
 )
 
 // opts are the command-line knobs.
@@ -235,32 +237,6 @@ func (r *runner) cpuSeconds(pid int) float64 {
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return (ut + st) / r.clkTck
-}
-
-// vmRSS is VmRSS and VmHWM of pid in KiB.
-func vmRSS(pid int) (rss, hwm int64) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		fs := strings.Fields(v)
-		if len(fs) == 0 {
-			continue
-		}
-		n, _ := strconv.ParseInt(fs[0], 10, 64)
-		switch k {
-		case "VmRSS":
-			rss = n
-		case "VmHWM":
-			hwm = n
-		}
-	}
-	return rss, hwm
 }
 
 // ----------------------------------------------------------------- configs
@@ -548,7 +524,7 @@ func (r *runner) measure(cfg string, w workload, rep int, d time.Duration) (run,
 	if err != nil {
 		return run{}, err
 	}
-	rss, hwm := vmRSS(pid)
+	rss, hwm := procstat.ProcMem(pid)
 	x := run{cfg: cfg, wl: w.id, rep: rep, requests: res.requests, rps: res.rps,
 		caddyCPU: c1 - c0, authCPU: a1 - a0, upCPU: u1 - u0, p50: res.p50, p99: res.p99,
 		rssKiB: rss, hwmKiB: hwm, non2xx: res.non2xx, sockErrs: res.sockErrors}
@@ -956,7 +932,7 @@ func (r *runner) reportMain(runs []run, fetches int64) {
 		r.printf("| %s | %s | %.1f |\n", cfg, summarize(rss).fmt(1), float64(hwm)/1024)
 	}
 	if r.authPID != 0 {
-		rss, hwm := vmRSS(r.authPID)
+		rss, hwm := procstat.ProcMem(r.authPID)
 		r.printf("| (forward_auth service, at the end) | %.1f | %.1f |\n", float64(rss)/1024, float64(hwm)/1024)
 	}
 	r.printf("\nJWKS fetches served by the local Clerk during the measured runs: %d. A known kid never touches the network; "+
@@ -1292,7 +1268,7 @@ func (r *runner) stageMemory() error {
 	if _, err := r.wrk(c.port, wl("d"), time.Second); err != nil {
 		return err
 	}
-	rss0, _ := vmRSS(c.pid())
+	rss0, _ := procstat.ProcMem(c.pid())
 	log.Printf("memory: sending %d distinct valid tokens (minted on the fly) to a fresh Caddy", r.o.memTokens)
 	u := fmt.Sprintf("%s/memload?target=%s&admin=%s&pid=%d&n=%d&every=%d", r.env["FIXTURE_CTL"],
 		fmt.Sprintf("http://127.0.0.1:%d/api/data", c.port), fmt.Sprintf("http://127.0.0.1:%d", c.admin),

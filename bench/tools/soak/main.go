@@ -28,8 +28,6 @@
 package main
 
 import (
-	"github.com/caddy-clerk/caddy-clerk/bench/tools/internal/procstat"
-
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -54,6 +52,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/caddy-clerk/caddy-clerk/bench/tools/internal/procstat"
 	"github.com/caddy-clerk/caddy-clerk/clerktest"
 )
 
