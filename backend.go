@@ -1,6 +1,7 @@
 package caddyclerk
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -194,4 +195,48 @@ func (c *ClerkAuth) unmarshalBackend(d *caddyfile.Dispenser, sub string) error {
 		c.UserCacheTTL = &ttl
 	}
 	return nil
+}
+
+// bapiOutcome is the failure half of a cached Backend API answer: the error
+// when the call failed, and the credentials (flightPrefix) it failed with.
+type bapiOutcome struct {
+	failure error
+	owner   string
+}
+
+// outcome records err as a failure of this handler's credentials.
+func (b *backendFeatures) outcome(err error) bapiOutcome {
+	return bapiOutcome{failure: err, owner: b.flightPrefix}
+}
+
+// result lets sharedLookup read the outcome of any answer that embeds it.
+func (o bapiOutcome) result() bapiOutcome { return o }
+
+// sharedLookup answers from the instance's cache while an answer is younger
+// than fresh, else calls fetch once per key at a time for every handler with
+// the same credentials, each caller waiting no longer than its own context.
+// A remembered failure is answered only to the credentials that caused it:
+// another handler's wrong secret key must not fail this one.
+func sharedLookup[V interface{ result() bapiOutcome }](ctx context.Context, b *backendFeatures, cache *ttlCache[string, V], kind, key string, fresh time.Duration, fetch func(context.Context, string) V) (V, error) {
+	now := time.Now()
+	if v, stored, ok := cache.get(key, now); ok {
+		o := v.result()
+		switch {
+		case o.failure != nil && o.owner == b.flightPrefix:
+			return v, o.failure
+		case o.failure == nil && now.Sub(stored) < fresh:
+			return v, nil
+		}
+	}
+	ch := b.state.flight.DoChan(b.flightPrefix+kind+"\x00"+key, func() (any, error) {
+		return fetch(context.WithoutCancel(ctx), key), nil
+	})
+	select {
+	case res := <-ch:
+		v := res.Val.(V)
+		return v, v.result().failure
+	case <-ctx.Done():
+		var zero V
+		return zero, ctx.Err()
+	}
 }

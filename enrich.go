@@ -58,9 +58,8 @@ func parseUserField(name string) (userField, error) {
 // userProfile is a user as GET /v1/users/{id} answered, decoded once and
 // shared, or a remembered failure.
 type userProfile struct {
-	data    map[string]any
-	failure error
-	owner   string // the credentials (flightPrefix) a failure belongs to
+	data map[string]any
+	bapiOutcome
 }
 
 // field renders one field for a placeholder or header: "" when absent.
@@ -76,17 +75,7 @@ func (p *userProfile) field(name string) string {
 	case "phone_number":
 		return primaryOf(p.data, "phone_numbers", "primary_phone_number_id", "phone_number")
 	}
-	var v any = p.data
-	for _, part := range strings.Split(name, ".") {
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return ""
-		}
-		if v, ok = obj[part]; !ok {
-			return ""
-		}
-	}
-	return claimString(v, true)
+	return renderPath(p.data, name)
 }
 
 // primaryOf finds the primary entry of a list of identifiers.
@@ -108,25 +97,7 @@ func primaryOf(user map[string]any, list, primaryKey, valueKey string) string {
 // at a time, shared by every waiting request, each waiting no longer than
 // its own context.
 func (b *backendFeatures) profile(ctx context.Context, userID string) (*userProfile, error) {
-	now := time.Now()
-	if p, stored, ok := b.state.users.get(userID, now); ok {
-		switch {
-		case p.failure != nil && p.owner == b.flightPrefix: // another handler's failure is not ours
-			return p, p.failure
-		case p.failure == nil && now.Sub(stored) < b.userTTL:
-			return p, nil
-		}
-	}
-	ch := b.state.flight.DoChan(b.flightPrefix+"user\x00"+userID, func() (any, error) {
-		return b.fetchUser(context.WithoutCancel(ctx), userID), nil
-	})
-	select {
-	case res := <-ch:
-		p := res.Val.(*userProfile)
-		return p, p.failure
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return sharedLookup(ctx, b, b.state.users, "user", userID, b.userTTL, b.fetchUser)
 }
 
 // fetchUser calls GET /v1/users/{id} and caches the answer, or the failure
@@ -148,7 +119,7 @@ func (b *backendFeatures) fetchUser(ctx context.Context, userID string) *userPro
 	}
 	if err != nil {
 		b.failed("user", err)
-		p = &userProfile{failure: err, owner: b.flightPrefix}
+		p = &userProfile{bapiOutcome: b.outcome(err)}
 		b.state.users.put(userID, p, now, now.Add(bapiFailureTTL))
 		return p
 	}

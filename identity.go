@@ -260,6 +260,12 @@ func claimAt(payload []byte, path string) string {
 	if dec.Decode(&v) != nil {
 		return ""
 	}
+	return renderPath(v, path)
+}
+
+// renderPath follows a dotted path through decoded JSON objects and renders
+// what it finds with claimString; "" when a step is missing or not an object.
+func renderPath(v any, path string) string {
 	for _, part := range strings.Split(path, ".") {
 		obj, ok := v.(map[string]any)
 		if !ok {

@@ -13,9 +13,8 @@ import (
 // livenessAnswer is what the Backend API said about a session: alive
 // (active or pending), or not, or that it could not be asked.
 type livenessAnswer struct {
-	alive   bool
-	failure error
-	owner   string // the credentials (flightPrefix) a failure belongs to
+	alive bool
+	bapiOutcome
 }
 
 // checkSession applies what the token alone cannot tell: the instance's
@@ -76,25 +75,8 @@ func (a *authResult) revoke(reason string) {
 // than session_liveness, else asks GET /v1/sessions/{sid}, once per session
 // at a time.
 func (b *backendFeatures) sessionAlive(ctx context.Context, sid string) (bool, error) {
-	now := time.Now()
-	if a, stored, ok := b.state.sessions.get(sid, now); ok {
-		switch {
-		case a.failure != nil && a.owner == b.flightPrefix: // another handler's failure is not ours
-			return false, a.failure
-		case a.failure == nil && now.Sub(stored) < b.liveness:
-			return a.alive, nil
-		}
-	}
-	ch := b.state.flight.DoChan(b.flightPrefix+"session\x00"+sid, func() (any, error) {
-		return b.fetchSession(context.WithoutCancel(ctx), sid), nil
-	})
-	select {
-	case res := <-ch:
-		a := res.Val.(livenessAnswer)
-		return a.alive, a.failure
-	case <-ctx.Done():
-		return false, ctx.Err()
-	}
+	a, err := sharedLookup(ctx, b, b.state.sessions, "session", sid, b.liveness, b.fetchSession)
+	return a.alive, err
 }
 
 // fetchSession asks the Backend API. A session that is not active or
@@ -115,7 +97,7 @@ func (b *backendFeatures) fetchSession(ctx context.Context, sid string) liveness
 	case bapiStatus(err) == http.StatusNotFound:
 	default:
 		b.failed("session", err)
-		a.failure, a.owner = err, b.flightPrefix
+		a.bapiOutcome = b.outcome(err)
 		b.state.sessions.put(sid, a, now, now.Add(min(bapiFailureTTL, b.liveness)))
 		return a
 	}
