@@ -198,6 +198,30 @@ func TestBAPIClientKeyRejected(t *testing.T) {
 	}
 }
 
+// TestAnswerErrorKeyRejected covers the answers that mean a wrong secret key
+// wherever they come from (Backend API calls and the JWKS fetch alike).
+func TestAnswerErrorKeyRejected(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		body   string
+		want   bool
+	}{
+		{401, `{"errors":[{"code":"clerk_key_invalid"}]}`, true},
+		{401, `not json`, true},
+		{401, `{"errors":[{"code":"other"}]}`, true},
+		{403, `{"errors":[{"code":"clerk_key_invalid"}]}`, true},
+		{403, `{"errors":[{"code":"other"}]}`, false},
+		{403, `not json`, false},
+		{500, `{"errors":[{"code":"clerk_key_invalid"}]}`, false},
+		{429, `{"errors":[{"code":"too_many_requests"}]}`, false},
+	} {
+		resp := &http.Response{StatusCode: tc.status, Header: http.Header{}}
+		if got := isKeyRejected(answerError(resp, []byte(tc.body))); got != tc.want {
+			t.Errorf("isKeyRejected(answerError(%d, %s)) = %v, want %v", tc.status, tc.body, got, tc.want)
+		}
+	}
+}
+
 func TestBAPIClientDecodeErrorNotRetried(t *testing.T) {
 	var calls atomic.Int32
 	c, _ := testClient(t, func(w http.ResponseWriter, r *http.Request) {

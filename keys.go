@@ -5,7 +5,6 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -273,33 +272,12 @@ func (rk *remoteKeys) download() (keySnapshot, error) {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		if rk.auth != "" && isKeyInvalidAnswer(resp.StatusCode, body) {
+		if rk.auth != "" && isKeyRejected(answerError(resp, body)) {
 			return nil, errSecretKeyInvalid
 		}
 		return nil, fmt.Errorf("JWKS endpoint answered %d", resp.StatusCode)
 	}
 	return parseJWKS(body)
-}
-
-// isKeyInvalidAnswer recognises BAPI's answer to a wrong secret key.
-func isKeyInvalidAnswer(status int, body []byte) bool {
-	if status != http.StatusUnauthorized && status != http.StatusForbidden {
-		return false
-	}
-	var answer struct {
-		Errors []struct {
-			Code string `json:"code"`
-		} `json:"errors"`
-	}
-	if json.Unmarshal(body, &answer) != nil {
-		return status == http.StatusUnauthorized
-	}
-	for _, e := range answer.Errors {
-		if e.Code == "clerk_key_invalid" {
-			return true
-		}
-	}
-	return status == http.StatusUnauthorized
 }
 
 // keepUnchanged reuses the previous snapshot's key values for keys that did

@@ -231,13 +231,15 @@ func TestParseJWKS(t *testing.T) {
 	}
 }
 
-// unitSetMinRefetch shortens jwksMinRefetch for one test. Call it before
-// creating remoteKeys, so that the restore runs after they are destroyed.
-func unitSetMinRefetch(t *testing.T, d time.Duration) {
+// setForTest sets a package variable (a timing knob such as jwksMinRefetch)
+// for one test and restores it when the test and its subtests end. Call it
+// before creating what reads the variable (remoteKeys), so that the restore
+// runs after those are destroyed.
+func setForTest[T any](t *testing.T, p *T, v T) {
 	t.Helper()
-	old := jwksMinRefetch
-	jwksMinRefetch = d
-	t.Cleanup(func() { jwksMinRefetch = old })
+	old := *p
+	*p = v
+	t.Cleanup(func() { *p = old })
 }
 
 // unitRemoteKeys starts a key cache and destroys it when the test ends.
@@ -363,7 +365,7 @@ func TestRemoteKeysColdStartWaitsForFetch(t *testing.T) {
 }
 
 func TestRemoteKeysRefetchAfterRotation(t *testing.T) {
-	unitSetMinRefetch(t, 50*time.Millisecond)
+	setForTest(t, &jwksMinRefetch, 50*time.Millisecond)
 	clerk := clerktest.Start(t, clerktest.Options{})
 	oldKid := clerk.KeyID()
 	rk := unitRemoteKeys(t, unitFAPIJWKS(clerk), "")
@@ -391,7 +393,7 @@ func TestRemoteKeysRefetchAfterRotation(t *testing.T) {
 }
 
 func TestRemoteKeysRefetchRateLimited(t *testing.T) {
-	unitSetMinRefetch(t, time.Hour)
+	setForTest(t, &jwksMinRefetch, time.Hour)
 	clerk := clerktest.Start(t, clerktest.Options{})
 	rk := unitRemoteKeys(t, unitFAPIJWKS(clerk), "")
 	unitWaitFetched(t, rk)
@@ -409,7 +411,7 @@ func TestRemoteKeysRefetchRateLimited(t *testing.T) {
 
 func TestRemoteKeysFloodOfUnknownKids(t *testing.T) {
 	const window = 400 * time.Millisecond
-	unitSetMinRefetch(t, window)
+	setForTest(t, &jwksMinRefetch, window)
 	clerk := clerktest.Start(t, clerktest.Options{})
 	rk := unitRemoteKeys(t, unitFAPIJWKS(clerk), "")
 	unitWaitFetched(t, rk)
@@ -448,7 +450,7 @@ func TestRemoteKeysSustainedFloodDuringFetch(t *testing.T) {
 	// Requests with unknown kids that arrive while a fetch is in flight may
 	// wait for it, but must never start fetches of their own inside the
 	// refetch window: a sustained flood must not chain fetch after fetch.
-	unitSetMinRefetch(t, time.Hour)
+	setForTest(t, &jwksMinRefetch, time.Hour)
 	clerk := clerktest.Start(t, clerktest.Options{})
 	var served atomic.Int32
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -557,7 +559,7 @@ func TestRemoteKeysSecretKey(t *testing.T) {
 func TestRemoteKeysFailedRefreshKeepsKeys(t *testing.T) {
 	for _, mode := range []clerktest.JWKSMode{clerktest.JWKSGarbage, clerktest.JWKSEmpty, clerktest.JWKSFail, clerktest.JWKSRateLimited} {
 		t.Run(mode.String(), func(t *testing.T) {
-			unitSetMinRefetch(t, 30*time.Millisecond)
+			setForTest(t, &jwksMinRefetch, 30*time.Millisecond)
 			clerk := clerktest.Start(t, clerktest.Options{})
 			kid := clerk.KeyID()
 			rk := unitRemoteKeys(t, unitFAPIJWKS(clerk), "")
@@ -630,26 +632,5 @@ func TestRemoteKeysDestruct(t *testing.T) {
 				t.Errorf("context not cancelled by Destruct")
 			}
 		})
-	}
-}
-
-func TestIsKeyInvalidAnswer(t *testing.T) {
-	for _, tc := range []struct {
-		status int
-		body   string
-		want   bool
-	}{
-		{401, `{"errors":[{"code":"clerk_key_invalid"}]}`, true},
-		{401, `not json`, true},
-		{401, `{"errors":[{"code":"other"}]}`, true},
-		{403, `{"errors":[{"code":"clerk_key_invalid"}]}`, true},
-		{403, `{"errors":[{"code":"other"}]}`, false},
-		{403, `not json`, false},
-		{500, `{"errors":[{"code":"clerk_key_invalid"}]}`, false},
-		{429, `{"errors":[{"code":"too_many_requests"}]}`, false},
-	} {
-		if got := isKeyInvalidAnswer(tc.status, []byte(tc.body)); got != tc.want {
-			t.Errorf("isKeyInvalidAnswer(%d, %s) = %v, want %v", tc.status, tc.body, got, tc.want)
-		}
 	}
 }
