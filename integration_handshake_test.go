@@ -6,14 +6,12 @@ package caddyclerk
 // and Backend APIs. One row per branch; each row names the reason it pins.
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -568,8 +566,8 @@ func TestIntegrationBrowserFlowDev(t *testing.T) {
 	client.SignIn("user_flow", nil)
 	hops = b.visit(siteURL + "/echo/dashboard?__clerk_db_jwt=" + dvb)
 	b.expectHops(hops, siteURL+"/echo/dashboard?__clerk_db_jwt=", "/v1/client/handshake", "__clerk_handshake_nonce=", siteURL+"/echo/dashboard")
-	if !strings.Contains(b.body, "user=user_flow") {
-		t.Fatalf("signed-in page: %q", b.body)
+	if !strings.Contains(b.Body, "user=user_flow") {
+		t.Fatalf("signed-in page: %q", b.Body)
 	}
 
 	// The token expires; the next page goes through one handshake.
@@ -577,8 +575,8 @@ func TestIntegrationBrowserFlowDev(t *testing.T) {
 	before := dev.HandshakeRequests()
 	hops = b.visit(siteURL + "/echo/dashboard")
 	b.expectHops(hops, siteURL+"/echo/dashboard", "/v1/client/handshake", "__clerk_handshake_nonce=", siteURL+"/echo/dashboard")
-	if n := dev.HandshakeRequests() - before; n != 1 || !strings.Contains(b.body, "user=user_flow") {
-		t.Fatalf("%d handshakes, body %q", n, b.body)
+	if n := dev.HandshakeRequests() - before; n != 1 || !strings.Contains(b.Body, "user=user_flow") {
+		t.Fatalf("%d handshakes, body %q", n, b.Body)
 	}
 
 	// Signing out ends the session; the next page is sent to sign in.
@@ -620,8 +618,8 @@ func TestIntegrationBrowserFlowProduction(t *testing.T) {
 	before := prod.HandshakeRequests()
 	hops = b.post(fapi+clerktest.FrontendSignInPath, url.Values{"user_id": {"user_prod"}, "redirect_url": {app + "/dashboard"}})
 	b.expectHops(hops, fapi+clerktest.FrontendSignInPath, app+"/dashboard", fapi+"/v1/client/handshake", app+"/dashboard")
-	if !strings.Contains(b.body, "status=signed-in") || !strings.Contains(b.body, "user=user_prod") || prod.HandshakeRequests()-before != 1 {
-		t.Fatalf("after sign-in: %q, %d handshakes", b.body, prod.HandshakeRequests()-before)
+	if !strings.Contains(b.Body, "status=signed-in") || !strings.Contains(b.Body, "user=user_prod") || prod.HandshakeRequests()-before != 1 {
+		t.Fatalf("after sign-in: %q, %d handshakes", b.Body, prod.HandshakeRequests()-before)
 	}
 	if b.cookie(app, "__clerk_handshake_nonce") != "" {
 		t.Error("the handshake nonce cookie was not cleared")
@@ -631,8 +629,8 @@ func TestIntegrationBrowserFlowProduction(t *testing.T) {
 	time.Sleep(2200 * time.Millisecond) // the token expires, and so does the loop counter
 	hops = b.visit(app + "/dashboard")
 	b.expectHops(hops, app+"/dashboard", fapi+"/v1/client/handshake", app+"/dashboard")
-	if !strings.Contains(b.body, "user=user_prod") {
-		t.Fatalf("after expiry: %q", b.body)
+	if !strings.Contains(b.Body, "user=user_prod") {
+		t.Fatalf("after expiry: %q", b.Body)
 	}
 
 	// Sign out on the portal: __client_uat=0 on app.test, so the app's
@@ -642,32 +640,21 @@ func TestIntegrationBrowserFlowProduction(t *testing.T) {
 		"http://accounts.app.test:"+fapiPort+"/sign-in?redirect_url=")
 }
 
-// flowBrowser is a Go client with a cookie jar that records every hop of a
-// navigation, sending browser navigation headers.
+// flowBrowser walks navigations with clerktest.Browser and fails the test
+// when one cannot finish.
 type flowBrowser struct {
-	t      *testing.T
-	client *http.Client
-	jar    http.CookieJar
-	body   string
+	*clerktest.Browser
+	t *testing.T
 }
 
 func newFlowBrowser(t *testing.T, hosts map[string]string) *flowBrowser {
-	jar, _ := cookiejar.New(nil)
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	transport := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		host, port, _ := net.SplitHostPort(addr)
-		if ip, ok := hosts[host]; ok {
-			addr = net.JoinHostPort(ip, port)
-		}
-		return dialer.DialContext(ctx, network, addr)
-	}}
-	t.Cleanup(transport.CloseIdleConnections)
-	return &flowBrowser{t: t, jar: jar, client: &http.Client{Jar: jar, Transport: transport, Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	b := &flowBrowser{Browser: clerktest.NewBrowser(hosts), t: t}
+	t.Cleanup(b.Client.CloseIdleConnections)
+	return b
 }
 
-// visit navigates to target and follows redirects like a browser (10 at
-// most), returning every URL requested; the last page's body is kept.
+// visit navigates to target and follows redirects like a browser, returning
+// every URL requested; the last page is in Status and Body.
 func (b *flowBrowser) visit(target string) []string {
 	return b.navigate(http.MethodGet, target, nil)
 }
@@ -679,44 +666,11 @@ func (b *flowBrowser) post(target string, form url.Values) []string {
 
 func (b *flowBrowser) navigate(method, target string, form url.Values) []string {
 	b.t.Helper()
-	var hops []string
-	for range 10 {
-		hops = append(hops, target)
-		var body io.Reader
-		if form != nil {
-			body = strings.NewReader(form.Encode())
-		}
-		req, err := http.NewRequest(method, target, body)
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		req.Header.Set("Sec-Fetch-Dest", "document")
-		req.Header.Set("Accept", "text/html")
-		if form != nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		resp, err := b.client.Do(req)
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		data, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		loc := resp.Header.Get("Location")
-		if resp.StatusCode < 300 || resp.StatusCode >= 400 || loc == "" {
-			b.body = string(data)
-			return hops
-		}
-		next, err := req.URL.Parse(loc)
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		target = next.String()
-		if resp.StatusCode == http.StatusSeeOther {
-			method, form = http.MethodGet, nil
-		}
+	hops, err := b.Navigate(method, target, form)
+	if err != nil {
+		b.t.Fatal(err)
 	}
-	b.t.Fatalf("redirect loop: %q", hops)
-	return nil
+	return hops
 }
 
 // expectHops checks each hop against a prefix (or, without a scheme, a
@@ -739,7 +693,7 @@ func (b *flowBrowser) expectHops(hops []string, want ...string) {
 // cookie returns the jar's cookie for a URL.
 func (b *flowBrowser) cookie(rawURL, name string) string {
 	u, _ := url.Parse(rawURL)
-	for _, c := range b.jar.Cookies(u) {
+	for _, c := range b.Client.Jar.Cookies(u) {
 		if c.Name == name {
 			return c.Value
 		}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"time"
@@ -44,18 +43,18 @@ func (d *Demo) Tour(out io.Writer) error {
 		}
 	}
 
-	b := newBrowser()
+	b := clerktest.NewBrowser(nil)
 	step := func(name string, hops []string, err error, lastHas, bodyHas string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %v", name, err)
 		}
 		fmt.Fprintf(out, "%-28s %d hops: %s\n", name, len(hops), strings.Join(shorten(hops), " -> "))
-		if last := hops[len(hops)-1]; !strings.HasPrefix(last, lastHas) || !strings.Contains(b.body, bodyHas) {
-			return fmt.Errorf("%s: ended at %s with %q, want %s with %q", name, last, b.body, lastHas, bodyHas)
+		if last := hops[len(hops)-1]; b.Status != http.StatusOK || !strings.HasPrefix(last, lastHas) || !strings.Contains(b.Body, bodyHas) {
+			return fmt.Errorf("%s: ended at %s with %d %q, want %s with 200 %q", name, last, b.Status, b.Body, lastHas, bodyHas)
 		}
 		return nil
 	}
-	hops, err := b.navigate(http.MethodGet, d.AppURL+"/dashboard", nil)
+	hops, err := b.Navigate(http.MethodGet, d.AppURL+"/dashboard", nil)
 	if err := step("page without a session", hops, err, d.SignInURL, `id="sign-in"`); err != nil {
 		return err
 	}
@@ -63,18 +62,18 @@ func (d *Demo) Tour(out io.Writer) error {
 	signIn, _ := url.Parse(hops[len(hops)-1])
 	form := url.Values{"user_id": {"user_demo"}, "org_id": {"org_acme"}, "org_slug": {"acme"}, "org_role": {"admin"},
 		"redirect_url": {signIn.Query().Get("redirect_url")}, "__clerk_db_jwt": {signIn.Query().Get("__clerk_db_jwt")}}
-	hops, err = b.navigate(http.MethodPost, d.Clerk.FrontendAPIURL()+clerktest.FrontendSignInPath, form)
+	hops, err = b.Navigate(http.MethodPost, d.Clerk.FrontendAPIURL()+clerktest.FrontendSignInPath, form)
 	if err := step("sign in on the portal", hops, err, d.AppURL+"/dashboard", `<code id="user-id">user_demo</code>`); err != nil {
 		return err
 	}
 	req, _ := http.NewRequest(http.MethodGet, d.AppURL+"/api/me", nil)
-	status, body, err := do(b.client, req)
+	status, body, err := do(b.Client, req)
 	fmt.Fprintf(out, "%-28s GET /api/me -> %d %s\n", "API with the session cookie", status, strings.TrimSpace(body))
 	if err != nil || status != 200 || !strings.Contains(body, `"org_id":"org_acme"`) {
 		return fmt.Errorf("API with the session cookie: %d %q %v", status, body, err)
 	}
 	signOut := url.Values{"redirect_url": {d.AppURL + "/dashboard"}}
-	hops, err = b.navigate(http.MethodPost, d.Clerk.FrontendAPIURL()+clerktest.FrontendSignOutPath, signOut)
+	hops, err = b.Navigate(http.MethodPost, d.Clerk.FrontendAPIURL()+clerktest.FrontendSignOutPath, signOut)
 	if err := step("sign out", hops, err, d.SignInURL, `id="sign-in"`); err != nil {
 		return err
 	}
@@ -90,62 +89,6 @@ func do(c *http.Client, req *http.Request) (int, string, error) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return resp.StatusCode, string(body), nil
-}
-
-// browser is a Go client with a cookie jar that follows redirects like a
-// browser navigation, recording every hop.
-type browser struct {
-	client *http.Client
-	body   string
-}
-
-func newBrowser() *browser {
-	jar, _ := cookiejar.New(nil)
-	return &browser{client: &http.Client{Jar: jar, Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-func (b *browser) navigate(method, target string, form url.Values) ([]string, error) {
-	var hops []string
-	for range 12 {
-		hops = append(hops, target)
-		var body io.Reader
-		if form != nil {
-			body = strings.NewReader(form.Encode())
-		}
-		req, err := http.NewRequest(method, target, body)
-		if err != nil {
-			return hops, err
-		}
-		req.Header.Set("Sec-Fetch-Dest", "document")
-		req.Header.Set("Accept", "text/html")
-		if form != nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		resp, err := b.client.Do(req)
-		if err != nil {
-			return hops, err
-		}
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-		loc := resp.Header.Get("Location")
-		if resp.StatusCode < 300 || resp.StatusCode >= 400 || loc == "" {
-			b.body = string(data)
-			if resp.StatusCode != http.StatusOK {
-				return hops, fmt.Errorf("%s answered %d: %s", target, resp.StatusCode, data)
-			}
-			return hops, nil
-		}
-		next, err := req.URL.Parse(loc)
-		if err != nil {
-			return hops, err
-		}
-		target = next.String()
-		if resp.StatusCode == http.StatusSeeOther {
-			method, form = http.MethodGet, nil
-		}
-	}
-	return hops, fmt.Errorf("redirect loop: %s", strings.Join(hops, " -> "))
 }
 
 // shorten drops query strings from hops for printing.
