@@ -510,9 +510,7 @@ func TestIntegrationWebhookRejections(t *testing.T) {
 }
 
 func TestIntegrationUserEnrichment(t *testing.T) {
-	saved := bapiFailureTTL
-	bapiFailureTTL = 300 * time.Millisecond
-	defer func() { bapiFailureTTL = saved }()
+	setForTest(t, &bapiFailureTTL, 300*time.Millisecond)
 	ci := clerktest.Start(t, clerktest.Options{Host: "clerk.users.test"})
 	secret := clerktest.NewWebhookSecret()
 	ci.CreateUser(clerktest.User{ID: "user_e", Email: "ada@example.test", Username: "ada", FirstName: "Ada", LastName: "Lovelace",

@@ -90,9 +90,7 @@ func untilHealthy(t *testing.T, what string, start time.Time, limit time.Duratio
 }
 
 func TestIntegrationFaultJWKS(t *testing.T) {
-	saved := jwksMinRefetch
-	jwksMinRefetch = 300 * time.Millisecond
-	defer func() { jwksMinRefetch = saved }()
+	setForTest(t, &jwksMinRefetch, 300*time.Millisecond)
 
 	ci := clerktest.Start(t, clerktest.Options{Host: "clerk.faults.test"})
 	loadSite(t, ci, "public_routes /open", "")
@@ -196,9 +194,7 @@ func TestIntegrationFaultJWKSDownAtStartDefaults(t *testing.T) {
 // while workers keep sending requests with tokens from the current key: no
 // request may be rejected, and each new key costs exactly one JWKS fetch.
 func TestIntegrationFaultRotationUnderLoad(t *testing.T) {
-	saved := jwksMinRefetch
-	jwksMinRefetch = 200 * time.Millisecond
-	defer func() { jwksMinRefetch = saved }()
+	setForTest(t, &jwksMinRefetch, 200*time.Millisecond)
 
 	ci := clerktest.Start(t, clerktest.Options{Host: "clerk.rotate.test"})
 	loadSite(t, ci, "", "")
@@ -262,9 +258,7 @@ func TestIntegrationFaultRotationUnderLoad(t *testing.T) {
 // last JWKS fetch (a request's or the 5-minute background refresh's) is
 // refused until the window has passed.
 func TestIntegrationFaultRotationInsideWindow(t *testing.T) {
-	saved := jwksMinRefetch
-	jwksMinRefetch = time.Second
-	defer func() { jwksMinRefetch = saved }()
+	setForTest(t, &jwksMinRefetch, time.Second)
 
 	ci := clerktest.Start(t, clerktest.Options{Host: "clerk.window.test"})
 	loadSite(t, ci, "", "")
@@ -287,9 +281,7 @@ func TestIntegrationFaultRotationInsideWindow(t *testing.T) {
 // (optional and required), session liveness (protected and public routes)
 // and opaque machine tokens. Session tokens never call it.
 func TestIntegrationFaultBAPI(t *testing.T) {
-	saved := bapiFailureTTL
-	bapiFailureTTL = time.Second
-	defer func() { bapiFailureTTL = saved }()
+	setForTest(t, &bapiFailureTTL, time.Second)
 
 	ci := clerktest.Start(t, clerktest.Options{Host: "clerk.bapifault.test"})
 	keys := clerkKeys(ci)

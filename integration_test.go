@@ -449,9 +449,7 @@ func TestIntegrationHandleErrors(t *testing.T) {
 }
 
 func TestIntegrationKeys(t *testing.T) {
-	saved := jwksMinRefetch
-	jwksMinRefetch = 200 * time.Millisecond
-	defer func() { jwksMinRefetch = saved }()
+	setForTest(t, &jwksMinRefetch, 200*time.Millisecond)
 
 	ci := clerktest.Start(t, clerktest.Options{Host: "clerk.keys.test"})
 	loadSite(t, ci, "", "")
@@ -507,9 +505,7 @@ func TestIntegrationKeys(t *testing.T) {
 }
 
 func TestIntegrationJWKSDownAtStart(t *testing.T) {
-	saved := jwksMinRefetch
-	jwksMinRefetch = 200 * time.Millisecond
-	defer func() { jwksMinRefetch = saved }()
+	setForTest(t, &jwksMinRefetch, 200*time.Millisecond)
 
 	ci := clerktest.Start(t, clerktest.Options{Host: "clerk.down.test"})
 	ci.SetJWKSMode(clerktest.JWKSFail)
