@@ -176,31 +176,10 @@ func TestBAPIClientErrorsNeverHoldSecrets(t *testing.T) {
 	}
 }
 
+// TestBAPIClientKeyRejected covers the answers that mean a wrong secret key,
+// read directly (as the JWKS fetch does) and through a client call, whose
+// retries of 429 and 5xx must not change the verdict.
 func TestBAPIClientKeyRejected(t *testing.T) {
-	for _, tc := range []struct {
-		status int
-		body   string
-		want   bool
-	}{
-		{401, `{"errors":[{"code":"clerk_key_invalid"}]}`, true},
-		{401, `not json`, true},
-		{403, `{"errors":[{"code":"clerk_key_invalid"}]}`, true},
-		{403, `{"errors":[{"code":"forbidden"}]}`, false},
-		{404, `{}`, false},
-	} {
-		c, _ := testClient(t, func(w http.ResponseWriter, r *http.Request) {
-			w.WriteHeader(tc.status)
-			_, _ = w.Write([]byte(tc.body))
-		})
-		if got := isKeyRejected(c.get(context.Background(), "/v1/x", nil)); got != tc.want {
-			t.Errorf("%d %s: isKeyRejected %v", tc.status, tc.body, got)
-		}
-	}
-}
-
-// TestAnswerErrorKeyRejected covers the answers that mean a wrong secret key
-// wherever they come from (Backend API calls and the JWKS fetch alike).
-func TestAnswerErrorKeyRejected(t *testing.T) {
 	for _, tc := range []struct {
 		status int
 		body   string
@@ -210,14 +189,22 @@ func TestAnswerErrorKeyRejected(t *testing.T) {
 		{401, `not json`, true},
 		{401, `{"errors":[{"code":"other"}]}`, true},
 		{403, `{"errors":[{"code":"clerk_key_invalid"}]}`, true},
-		{403, `{"errors":[{"code":"other"}]}`, false},
+		{403, `{"errors":[{"code":"forbidden"}]}`, false},
 		{403, `not json`, false},
+		{404, `{}`, false},
 		{500, `{"errors":[{"code":"clerk_key_invalid"}]}`, false},
 		{429, `{"errors":[{"code":"too_many_requests"}]}`, false},
 	} {
 		resp := &http.Response{StatusCode: tc.status, Header: http.Header{}}
 		if got := isKeyRejected(answerError(resp, []byte(tc.body))); got != tc.want {
 			t.Errorf("isKeyRejected(answerError(%d, %s)) = %v, want %v", tc.status, tc.body, got, tc.want)
+		}
+		c, _ := testClient(t, func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(tc.status)
+			_, _ = w.Write([]byte(tc.body))
+		})
+		if got := isKeyRejected(c.get(context.Background(), "/v1/x", nil)); got != tc.want {
+			t.Errorf("%d %s through the client: isKeyRejected %v, want %v", tc.status, tc.body, got, tc.want)
 		}
 	}
 }
