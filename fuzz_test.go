@@ -240,14 +240,61 @@ func FuzzUnmarshalCaddyfile(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, input string) {
-		d := caddyfile.NewTestDispenser(input)
-		var c ClerkAuth
-		_ = c.UnmarshalCaddyfile(d)
-		if _, err := json.Marshal(c); err != nil {
+		if d, ok := fuzzDispenser(input); ok {
+			var c ClerkAuth
+			_ = c.UnmarshalCaddyfile(d)
+			if _, err := json.Marshal(c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if d, ok := fuzzDispenser(strings.Replace(input, "clerk_auth", "clerk", 1)); ok {
+			var m MatchClerk
+			_ = m.UnmarshalCaddyfile(d)
+		}
+	})
+}
+
+// fuzzDispenser tokenizes input as Caddy does before any directive sees it;
+// input the lexer refuses (a bad heredoc marker, an open quote) never reaches
+// a directive. caddyfile.NewTestDispenser would end the process on it.
+func fuzzDispenser(input string) (*caddyfile.Dispenser, bool) {
+	tokens, err := caddyfile.Tokenize([]byte(input), "Caddyfile")
+	if err != nil {
+		return nil, false
+	}
+	return caddyfile.NewDispenser(tokens), true
+}
+
+// FuzzUnmarshalWebhookCaddyfile: the clerk_webhook block never panics, and
+// whatever it accepts has a secret, only well-formed literal secrets and a
+// bounded max_body.
+func FuzzUnmarshalWebhookCaddyfile(f *testing.F) {
+	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("fuzz-webhook-secret-32-bytes-long"))
+	for _, s := range []string{
+		"clerk_webhook {\n\tsecret " + secret + "\n}",
+		"clerk_webhook {\n\tsecret " + secret + " {env.SECOND}\n\tmax_body 64KiB\n\tpublishable_key pk_test_Y2xlcmsuZXhhbXBsZS5jb20k\n}",
+		"clerk_webhook {\n\tsecret {env.WHSEC}\n\tissuer https://clerk.example.com\n\tissuer https://x\n}",
+		"clerk_webhook {\n\tsecret whsec_!!\n\tmax_body 0\n}", "clerk_webhook {\n\tmax_body 2TiB\n}", "clerk_webhook x", "clerk_webhook {\n\t{\n}",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, input string) {
+		d, ok := fuzzDispenser(input)
+		var wh ClerkWebhook
+		if !ok || wh.UnmarshalCaddyfile(d) != nil {
+			return
+		}
+		if len(wh.Secrets) == 0 || wh.MaxBody < 0 || wh.MaxBody > 1<<40 {
+			t.Fatalf("accepted %q as %+v", input, wh)
+		}
+		for _, s := range wh.Secrets {
+			if _, err := decodeWebhookSecret(s); err != nil && !strings.Contains(s, "{") {
+				t.Fatalf("accepted the malformed secret %q", s)
+			}
+		}
+		if _, err := json.Marshal(wh); err != nil {
 			t.Fatal(err)
 		}
-		var m MatchClerk
-		_ = m.UnmarshalCaddyfile(caddyfile.NewTestDispenser(strings.Replace(input, "clerk_auth", "clerk", 1)))
 	})
 }
 
