@@ -133,12 +133,18 @@ func verifySvix(keys [][]byte, h http.Header, body []byte, now time.Time) (svixM
 // rather than risking an accepted replay.
 const replayCacheSize = 100_000
 
+// replaySweepInterval is how often a replay cache drops the ids whose
+// timestamps have left the tolerance, so that it holds about one tolerance
+// window of ids instead of filling up to replayCacheSize first.
+const replaySweepInterval = 30 * time.Second
+
 // replayCache remembers the ids of verified messages until their timestamp
 // leaves the tolerance, after which the timestamp check rejects a replay.
 type replayCache struct {
-	mu   sync.Mutex
-	seen map[string]int64 // id → unix seconds after which it may be forgotten
-	max  int
+	mu    sync.Mutex
+	seen  map[string]int64 // id → unix seconds after which it may be forgotten
+	max   int
+	swept int64 // unix seconds of the last sweep
 }
 
 func newReplayCache(max int) *replayCache {
@@ -148,7 +154,10 @@ func newReplayCache(max int) *replayCache {
 // Destruct implements caddy.Destructor.
 func (*replayCache) Destruct() error { return nil }
 
-// claim records a message id; it fails for an id seen before.
+// claim records a message id; it fails for an id seen before. Expired ids
+// are swept every replaySweepInterval, and when the cache is full at most
+// once a second, so that a full cache costs a flood one walk a second, not
+// one per message.
 func (rc *replayCache) claim(m svixMessage, now time.Time) *webhookRejection {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
@@ -156,15 +165,17 @@ func (rc *replayCache) claim(m svixMessage, now time.Time) *webhookRejection {
 	if until, ok := rc.seen[m.id]; ok && n <= until {
 		return rejectReplayed
 	}
-	if len(rc.seen) >= rc.max {
+	full := len(rc.seen) >= rc.max
+	if n-rc.swept >= int64(replaySweepInterval/time.Second) || (full && n > rc.swept) {
+		rc.swept = n
 		for id, until := range rc.seen {
 			if n > until {
 				delete(rc.seen, id)
 			}
 		}
-		if len(rc.seen) >= rc.max {
-			return rejectReplayCacheFull
-		}
+	}
+	if len(rc.seen) >= rc.max {
+		return rejectReplayCacheFull
 	}
 	rc.seen[m.id] = m.ts + int64(svixTolerance/time.Second) + 1
 	return nil

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strconv"
 	"testing"
@@ -145,5 +146,45 @@ func TestReplayCache(t *testing.T) {
 	}
 	if len(rc.seen) != 1 {
 		t.Errorf("%d ids kept, want 1", len(rc.seen))
+	}
+}
+
+// TestReplayCacheSweeps: expired ids go within replaySweepInterval even when
+// the cache is far from full, and a full cache is walked at most once a
+// second however many messages arrive.
+func TestReplayCacheSweeps(t *testing.T) {
+	rc := newReplayCache(1000)
+	start := time.Unix(1700000000, 0)
+	msg := func(id string, ts time.Time) svixMessage { return svixMessage{id: id, ts: ts.Unix()} }
+	for i := range 100 {
+		if rej := rc.claim(msg(fmt.Sprint("old", i), start), start); rej != nil {
+			t.Fatal(rej)
+		}
+	}
+	expired := start.Add(svixTolerance + 2*time.Second)
+	if rej := rc.claim(msg("new", expired), expired); rej != nil {
+		t.Fatal(rej)
+	}
+	if len(rc.seen) != 1 {
+		t.Errorf("%d ids kept after the tolerance, want 1 (the 100 expired ones swept)", len(rc.seen))
+	}
+	if rej := rc.claim(msg("old0", start), expired); rej != nil {
+		t.Errorf("a swept id is claimable again (its timestamp check is the guard): %v", rej)
+	}
+
+	full := newReplayCache(2)
+	_ = full.claim(msg("a", start), start)
+	_ = full.claim(msg("b", start), start)
+	if rej := full.claim(msg("c", start), start); rej != rejectReplayCacheFull {
+		t.Fatalf("full cache: %v", rej)
+	}
+	// "a" and "b" expire, but within the same second the cache is not walked again.
+	full.seen["a"], full.seen["b"] = start.Unix()-1, start.Unix()-1
+	if rej := full.claim(msg("d", start), start); rej != rejectReplayCacheFull {
+		t.Errorf("a second walk within one second: %v", rej)
+	}
+	next := start.Add(time.Second)
+	if rej := full.claim(msg("d", next), next); rej != nil {
+		t.Errorf("a second later the expired ids are swept: %v", rej)
 	}
 }
