@@ -12,6 +12,7 @@ type ttlCache[K comparable, V any] struct {
 	mu      sync.RWMutex
 	max     int
 	entries map[K]ttlEntry[V]
+	swept   time.Time // the last walk for expired entries
 }
 
 type ttlEntry[V any] struct {
@@ -37,7 +38,8 @@ func (c *ttlCache[K, V]) get(k K, now time.Time) (V, time.Time, bool) {
 }
 
 // put stores v until expires. When the cache is full it first drops expired
-// entries, then arbitrary ones.
+// entries (walking the cache at most once a second, so that a stream of new
+// keys into a full cache does not walk it on every put), then arbitrary ones.
 func (c *ttlCache[K, V]) put(k K, v V, now, expires time.Time) {
 	if !now.Before(expires) {
 		return
@@ -45,9 +47,12 @@ func (c *ttlCache[K, V]) put(k K, v V, now, expires time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.entries[k]; !ok && len(c.entries) >= c.max {
-		for key, e := range c.entries {
-			if !now.Before(e.expires) {
-				delete(c.entries, key)
+		if now.Sub(c.swept) >= time.Second {
+			c.swept = now
+			for key, e := range c.entries {
+				if !now.Before(e.expires) {
+					delete(c.entries, key)
+				}
 			}
 		}
 		for key := range c.entries {
