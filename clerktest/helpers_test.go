@@ -21,13 +21,25 @@ type response struct {
 	body   []byte
 }
 
-// get performs a GET with the given headers ("Name: value" strings) using a
-// dedicated transport that is closed afterwards.
+// get performs a GET with the given headers ("Name: value" strings).
 func get(t *testing.T, url string, headers ...string) response {
+	t.Helper()
+	return request(t, http.MethodGet, url, nil, headers)
+}
+
+// post performs a POST with a JSON body and the given headers.
+func post(t *testing.T, url, body string, headers ...string) response {
+	t.Helper()
+	return request(t, http.MethodPost, url, strings.NewReader(body), headers)
+}
+
+// request performs one request on a dedicated transport that is closed
+// afterwards, so that no test shares a connection with another.
+func request(t *testing.T, method, url string, body io.Reader, headers []string) response {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,14 +51,14 @@ func get(t *testing.T, url string, headers ...string) response {
 	defer tr.CloseIdleConnections()
 	res, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
+		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
+	data, err := io.ReadAll(res.Body)
 	if err != nil {
-		t.Fatalf("GET %s: reading body: %v", url, err)
+		t.Fatalf("%s %s: reading body: %v", method, url, err)
 	}
-	return response{res.StatusCode, res.Header, body}
+	return response{res.StatusCode, res.Header, data}
 }
 
 // fetchSet fetches and parses the BAPI JWKS with the secret key.
