@@ -337,14 +337,7 @@ func TestRemoteKeysColdStartWaitsForFetch(t *testing.T) {
 	// has no keys yet; it must wait for that fetch (within its own
 	// deadline) instead of failing at once with jwk-remote-failed-to-load.
 	clerk := clerktest.Start(t, clerktest.Options{})
-	var served atomic.Int32
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		served.Add(1)
-		time.Sleep(300 * time.Millisecond)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(clerk.JWKS())
-	}))
-	t.Cleanup(slow.Close)
+	slow, served := slowJWKS(t, clerk, 300*time.Millisecond)
 
 	rk := unitRemoteKeys(t, slow.URL, "")
 	deadline := time.Now().Add(5 * time.Second)
@@ -452,14 +445,7 @@ func TestRemoteKeysSustainedFloodDuringFetch(t *testing.T) {
 	// refetch window: a sustained flood must not chain fetch after fetch.
 	setForTest(t, &jwksMinRefetch, time.Hour)
 	clerk := clerktest.Start(t, clerktest.Options{})
-	var served atomic.Int32
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		served.Add(1)
-		time.Sleep(20 * time.Millisecond)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(clerk.JWKS())
-	}))
-	t.Cleanup(slow.Close)
+	slow, served := slowJWKS(t, clerk, 20*time.Millisecond)
 
 	rk := unitRemoteKeys(t, slow.URL, "") // its first fetch starts now
 	stop := time.Now().Add(500 * time.Millisecond)
@@ -633,4 +619,17 @@ func TestRemoteKeysDestruct(t *testing.T) {
 			}
 		})
 	}
+}
+
+// slowJWKS serves clerk's JWKS after delay, counting the requests.
+func slowJWKS(t *testing.T, clerk *clerktest.Instance, delay time.Duration) (*httptest.Server, *atomic.Int32) {
+	served := new(atomic.Int32)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		time.Sleep(delay)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(clerk.JWKS())
+	}))
+	t.Cleanup(slow.Close)
+	return slow, served
 }
